@@ -1,0 +1,62 @@
+# One entry point for developers and CI. `make test` sets up a fresh Debian 12
+# machine (apt + venv) and runs every test layer, cheapest first.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV ?= $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+# Keep ansible's collection lookups inside the checkout: the collection is
+# linked into .cache/collections/ansible_collections/securemail/gateway.
+COLL_ROOT := $(CURDIR)/.cache/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
+SCENARIOS ?= $(shell ls -d molecule/*/ 2>/dev/null | xargs -r -n1 basename | grep -v '^shared$$' | sort)
+
+.PHONY: test setup host venv collection lint sanity unit integration molecule image demo bench clean
+
+test: setup lint sanity unit integration molecule
+
+setup: host venv collection
+
+host:
+	bash scripts/setup-host.sh
+
+$(VENV)/.stamp: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+collection:
+	mkdir -p $(COLL_ROOT)/ansible_collections/securemail
+	ln -sfn $(CURDIR) $(COLL_ROOT)/ansible_collections/securemail/gateway
+
+lint: venv collection
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	bash scripts/sanity.sh
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv host
+	$(BIN)/pytest -q tests/integration
+
+image: host
+	bash scripts/build-image.sh
+
+molecule: venv collection image
+	for s in $(SCENARIOS); do $(BIN)/molecule test -s $$s || exit 1; done
+
+demo: setup image
+	bash scripts/demo.sh
+
+bench: venv host
+	$(PY) benchmarks/postconf_batch
+
+clean:
+	rm -rf .cache tests/output
