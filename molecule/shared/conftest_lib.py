@@ -1,0 +1,127 @@
+"""Helpers for the testinfra verifiers of every Molecule scenario.
+
+A scenario's ``tests/conftest.py`` makes them importable with::
+
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+    from conftest_lib import *  # noqa: F401,F403
+
+Addresses: the instance's NIC order follows network *names*, so an address is
+found by its prefix, never by interface name:
+``EXTERNAL`` (podman's default network, 10.88.0.0/16) and ``INTERNAL`` (the
+scenario network ``<scenario>-int``, 10.89.N.0/24).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+EXTERNAL = "10.88."
+INTERNAL = "10.89."
+
+_USERS_RE = re.compile(r'\("([^"]+)",pid=\d+')
+
+# Runs on the instance: connect, optionally send, read until EOF or timeout,
+# print what came back. Exit 0 = connected, 1 = refused/unreachable/timeout.
+_CLIENT = r"""
+import socket, sys
+addr, port, timeout, payload = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+try:
+    s = socket.create_connection((addr, port), timeout=timeout)
+except OSError as e:
+    print(type(e).__name__, e, file=sys.stderr)
+    sys.exit(1)
+if payload:
+    s.sendall(payload.encode())
+data = b""
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    pass
+sys.stdout.write(data.decode("utf-8", "replace"))
+"""
+
+
+def addresses(host) -> list[tuple[str, str, int]]:
+    """All IPv4 addresses of the instance as (interface, address, prefixlen)."""
+    out = host.check_output("ip -4 -o addr show")
+    result = []
+    for line in out.splitlines():
+        # "2: eth1    inet 10.88.0.3/16 brd 10.88.255.255 scope global eth1\ ..."
+        fields = line.split()
+        if len(fields) >= 4 and fields[2] == "inet":
+            addr, _sep, plen = fields[3].partition("/")
+            result.append((fields[1], addr, int(plen or 32)))
+    return result
+
+
+def address_by_prefix(host, prefix: str) -> str | None:
+    """The instance's IPv4 address starting with ``prefix`` (e.g. EXTERNAL), or None."""
+    for _ifname, addr, _plen in addresses(host):
+        if addr.startswith(prefix):
+            return addr
+    return None
+
+
+def _split_addr_port(local: str) -> tuple[str, int]:
+    addr, _sep, port = local.rpartition(":")
+    # "[::1]" -> "::1", "127.0.0.53%lo" -> "127.0.0.53"
+    addr = addr.strip("[]").split("%", 1)[0]
+    return addr, int(port)
+
+
+def listeners(host) -> set[tuple[str, str, int, str | None]]:
+    """Listening TCP and bound UDP sockets as {(proto, addr, port, process)}.
+
+    ``addr`` is as ss prints it without brackets or %interface ("0.0.0.0",
+    "::", "*", "10.89.0.2"). A socket shared by several processes (Postfix
+    master and its smtpd children) yields one tuple per process name; process
+    is None when ss cannot tell (needs --cap-add=SYS_PTRACE).
+    """
+    out = host.check_output("ss -Hltnup")
+    result = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        proto = fields[0]
+        addr, port = _split_addr_port(fields[4])
+        names = sorted(set(_USERS_RE.findall(line))) or [None]
+        for name in names:
+            result.add((proto, addr, port, name))
+    return result
+
+
+def listening_sockets(host) -> set[tuple[str, str, int]]:
+    """``listeners`` without the process: {(proto, addr, port)}."""
+    return {(proto, addr, port) for proto, addr, port, _name in listeners(host)}
+
+
+def tcp_exchange(host, addr: str, port: int, payload: str = "", timeout: float = 3.0):
+    """From ``host``, connect to addr:port, send payload, return what came back.
+
+    Returns None when the connection fails (refused, unreachable, timeout).
+    Uses the instance's python3 (no nc/curl in the image).
+    """
+    cmd = "python3 -c {} {} {} {} {}".format(
+        shlex.quote(_CLIENT),
+        shlex.quote(addr),
+        int(port),
+        float(timeout),
+        shlex.quote(payload),
+    )
+    res = host.run(cmd)
+    if res.rc != 0:
+        return None
+    return res.stdout
+
+
+def can_connect(host, addr: str, port: int, timeout: float = 3.0) -> bool:
+    """True when ``host`` can open a TCP connection to addr:port."""
+    return tcp_exchange(host, addr, port, timeout=timeout) is not None
