@@ -125,3 +125,51 @@ def tcp_exchange(host, addr: str, port: int, payload: str = "", timeout: float =
 def can_connect(host, addr: str, port: int, timeout: float = 3.0) -> bool:
     """True when ``host`` can open a TCP connection to addr:port."""
     return tcp_exchange(host, addr, port, timeout=timeout) is not None
+
+
+def probe_smtp(instance: str, target: str, port: int = 25, **options) -> dict:
+    """Run securemail.gateway.smtp_probe on ``instance`` against target:port.
+
+    The probe runs where a real client would be (a peer instance), through
+    Ansible's podman connection, so verifiers test the module users run.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    args = dict(options, host=target, port=port)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3")
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    proc = subprocess.run([ansible, "-i", instance + ",", "-c", "containers.podman.podman", instance,
+                           "-m", "securemail.gateway.smtp_probe", "-a", json.dumps(args)],
+                          capture_output=True, text=True, env=env, check=False)
+    try:
+        return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][instance]
+    except (ValueError, KeyError, IndexError) as exc:
+        raise AssertionError("smtp_probe on %s failed: %s %s" % (instance, proc.stdout[-2000:], proc.stderr[-2000:])) from exc
+
+
+_SENDER = r"""
+import smtplib, sys
+addr, port, helo, sender, rcpt, subject = sys.argv[1:7]
+msg = "From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\nsecuremail.gateway molecule test\r\n" % (sender, rcpt, subject)
+try:
+    with smtplib.SMTP(addr, int(port), local_hostname=helo, timeout=20) as s:
+        s.sendmail(sender, [rcpt], msg)
+    print("250 accepted")
+except smtplib.SMTPRecipientsRefused as e:
+    code, text = list(e.recipients.values())[0]
+    print(code, text.decode())
+except smtplib.SMTPResponseException as e:
+    print(e.smtp_code, e.smtp_error.decode())
+"""
+
+
+def send_mail(host, addr: str, port: int, sender: str, rcpt: str, subject: str,
+              helo: str = "client.example.net") -> str:
+    """From ``host``, send one message with smtplib; return "CODE text" of the outcome."""
+    args = " ".join(shlex.quote(str(a)) for a in (addr, port, helo, sender, rcpt, subject))
+    out = host.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _SENDER))
+    return out.stdout.strip() or out.stderr.strip()

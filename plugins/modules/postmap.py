@@ -103,6 +103,9 @@ def main():
         supports_check_mode=True,
     )
     path = module.params['path']
+    if not os.path.isfile(path) and module.check_mode:
+        # In check mode the task that writes the source did not write it.
+        module.exit_json(changed=True, indexed_file=path, map=path, msg='source does not exist yet')
     if not os.path.isfile(path):
         module.fail_json(msg='path: %s does not exist or is not a file' % path)
     postfix = Postfix(module, module.params['config_dir'])
