@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Keep each role's README variable table in step with meta/argument_specs.yml.
 
     scripts/role_docs.py            rewrite the tables

@@ -1,0 +1,14 @@
+"""Fixtures for the postfix_merge verifier; helpers live in molecule/shared."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+
+@pytest.fixture(scope="module")
+def vendor():
+    return testinfra.get_host("podman://vendor")
