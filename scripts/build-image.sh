@@ -125,8 +125,14 @@ in_chroot() {
 # /var/lib/apt/lists with a fresh mtime makes apt's cache_valid_time skip the
 # update, and apt then finds no packages.
 in_chroot apt-get clean
-# No /usr/sbin/policy-rc.d on purpose: roles start their services themselves.
-rm -f "$rootfs/usr/sbin/policy-rc.d"
+# A policy-rc.d that refuses service starts during package installation, as
+# in Debian's official container images. Some maintainer scripts (amavisd-new)
+# otherwise call systemctl in a container without systemd and fail the
+# install; the roles start their services themselves with `service`, which
+# does not consult policy-rc.d.
+printf '#!/bin/sh\n# securemail.gateway image: no service starts from maintainer scripts\nexit 101\n' \
+  >"$rootfs/usr/sbin/policy-rc.d"
+chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
 
 umount "$rootfs/sys" "$rootfs/proc"
 

@@ -127,28 +127,32 @@ def can_connect(host, addr: str, port: int, timeout: float = 3.0) -> bool:
     return tcp_exchange(host, addr, port, timeout=timeout) is not None
 
 
-def probe_smtp(instance: str, target: str, port: int = 25, **options) -> dict:
-    """Run securemail.gateway.smtp_probe on ``instance`` against target:port.
-
-    The probe runs where a real client would be (a peer instance), through
-    Ansible's podman connection, so verifiers test the module users run.
-    """
+def run_module(instance: str, module: str, args: dict) -> dict:
+    """Run a collection module on ``instance`` through Ansible's podman connection; return its result."""
     import json
     import os
     import subprocess
     import sys
 
-    args = dict(options, host=target, port=port)
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3")
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
     proc = subprocess.run([ansible, "-i", instance + ",", "-c", "containers.podman.podman", instance,
-                           "-m", "securemail.gateway.smtp_probe", "-a", json.dumps(args)],
+                           "-m", module, "-a", json.dumps(args)],
                           capture_output=True, text=True, env=env, check=False)
     try:
         return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][instance]
     except (ValueError, KeyError, IndexError) as exc:
-        raise AssertionError("smtp_probe on %s failed: %s %s" % (instance, proc.stdout[-2000:], proc.stderr[-2000:])) from exc
+        raise AssertionError("%s on %s failed: %s %s" % (module, instance, proc.stdout[-2000:], proc.stderr[-2000:])) from exc
+
+
+def probe_smtp(instance: str, target: str, port: int = 25, **options) -> dict:
+    """Run securemail.gateway.smtp_probe on ``instance`` against target:port.
+
+    The probe runs where a real client would be (a peer instance), so
+    verifiers test the module users run.
+    """
+    return run_module(instance, "securemail.gateway.smtp_probe", dict(options, host=target, port=port))
 
 
 _SENDER = r"""
