@@ -177,3 +177,35 @@ def send_mail(host, addr: str, port: int, sender: str, rcpt: str, subject: str,
     args = " ".join(shlex.quote(str(a)) for a in (addr, port, helo, sender, rcpt, subject))
     out = host.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _SENDER))
     return out.stdout.strip() or out.stderr.strip()
+
+
+_PG_STARTUP = r"""
+import socket, struct, sys
+addr, port, user, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+try:
+    s = socket.create_connection((addr, port), timeout=5)
+except OSError as e:
+    print("refused", type(e).__name__)
+    sys.exit(0)
+params = b"user\0" + user.encode() + b"\0database\0" + db.encode() + b"\0\0"
+s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+kind = s.recv(1)
+body = s.recv(4096)
+if kind == b"R":
+    print("auth-requested")  # pg_hba matched: the server asks for credentials
+elif kind == b"E":
+    print("rejected", body.decode("utf-8", "replace").replace("\0", " "))
+else:
+    print("other", kind)
+"""
+
+
+def pg_startup(host, addr: str, port: int = 5432, user: str = "quarantine", db: str = "quarantine") -> str:
+    """From ``host``, open a PostgreSQL session up to authentication.
+
+    "auth-requested" means pg_hba accepted the client and asked for a
+    password; "rejected ..." carries the server's reason (e.g. no pg_hba.conf
+    entry); "refused ..." means nothing listens there. No psql needed.
+    """
+    args = " ".join(shlex.quote(str(a)) for a in (addr, port, user, db))
+    return host.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _PG_STARTUP)).stdout.strip()
