@@ -1,0 +1,131 @@
+"""The whole single-host gateway: exactly the declared sockets, and mail through the filter."""
+
+import time
+import uuid
+
+import pytest
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, can_connect, listeners, run_module, send_mail
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+@pytest.fixture(scope="module")
+def ext(gateway):
+    return address_by_prefix(gateway, EXTERNAL)
+
+
+@pytest.fixture(scope="module")
+def internal(gateway):
+    return address_by_prefix(gateway, INTERNAL)
+
+
+def loopback(addr):
+    return addr.startswith("127.") or addr in ("::1", "[::1]")
+
+
+def test_socket_table_is_exactly_the_declared_one(gateway, internal):
+    tcp = sorted((addr, port, proc) for proto, addr, port, proc in listeners(gateway) if proto == "tcp")
+    print("\nTCP listeners on gateway:")
+    for row in tcp:
+        print("  %-16s %-6s %s" % row)
+    pairs = {(addr, port) for addr, port, proc in tcp}
+    # Declared: 25 everywhere; filter, re-injection and database on loopback;
+    # the quarantine UI on the internal address only.
+    allowed = {(a, 25) for a in ("0.0.0.0", "::", "[::]", "*")}
+    allowed |= {(a, p) for a in ("127.0.0.1", "::1", "[::1]") for p in (10024, 10025, 5432)}
+    allowed |= {(internal, 28080), (internal, 28443)}
+    assert pairs <= allowed, "unexpected listeners: %s" % sorted(pairs - allowed)
+    for needed in [(internal, 28080), (internal, 28443), ("127.0.0.1", 10024), ("127.0.0.1", 10025),
+                   ("127.0.0.1", 5432)]:
+        assert needed in pairs, "missing listener %s:%s" % needed
+    assert any(p == 25 and not loopback(a) for a, p in pairs)
+
+
+def test_exposure_check_module_agrees(gateway, internal):
+    policy = [
+        {"name": "smtp", "port": 25, "bind": "public", "process": "master"},
+        {"name": "content filter", "port": 10024, "bind": "loopback"},
+        {"name": "re-injection", "port": 10025, "bind": "loopback", "process": "master"},
+        {"name": "quarantine db", "port": 5432, "bind": "loopback", "process": "postgres"},
+        {"name": "quarantine http", "port": 28080, "bind": [internal], "process": "apache2"},
+        {"name": "quarantine https", "port": 28443, "bind": [internal], "process": "apache2"},
+    ]
+    result = run_module("gateway", "securemail.gateway.exposure_check",
+                        {"policy": policy, "protocols": ["tcp"], "internal_networks": ["10.89.0.0/16"]})
+    assert result["violations"] == [] and result["compliant"] is True, result["violations"]
+
+
+def test_postgres_refuses_the_outside(outsider, ext, gateway):
+    assert not can_connect(outsider, ext, 5432)
+    shown = gateway.run("runuser -u postgres -- psql -Atc 'SHOW listen_addresses'")
+    assert shown.stdout.strip() == "localhost", shown.stderr
+    hba = gateway.run("runuser -u postgres -- psql -Atc \"SELECT type, auth_method FROM pg_hba_file_rules\"").stdout
+    assert "trust" not in [line.split("|")[1] for line in hba.splitlines() if line.startswith("host")]
+
+
+def test_quarantine_web_only_on_the_internal_address(outsider, ext, gateway, internal):
+    assert not can_connect(outsider, ext, 28080)
+    assert not can_connect(outsider, ext, 28443)
+    script = (
+        "import http.client, ssl\n"
+        "c = http.client.HTTPConnection(%r, 28080, timeout=10); c.request('GET', '/')\n"
+        "r = c.getresponse(); print(r.status, r.getheader('Location'), r.getheader('Server'))\n"
+        "ctx = ssl._create_unverified_context()\n"
+        "c = http.client.HTTPSConnection(%r, 28443, timeout=10, context=ctx); c.request('TRACE', '/')\n"
+        "r = c.getresponse(); print(r.status, r.getheader('Server'))\n" % (internal, internal))
+    out = gateway.run("python3 - <<'PYEOF'\n%s\nPYEOF" % script).stdout.splitlines()
+    status, location, server = out[0].split(" ", 2)
+    assert status == "301" and ":28443/" in location and server == "Apache"
+    trace_status, trace_server = out[1].split(" ", 1)
+    assert trace_status in ("403", "405") and trace_server == "Apache"
+
+
+def wait_for(host, path, needle, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if needle in host.run("cat %s 2>/dev/null" % path).stdout:
+            return True
+        time.sleep(1)
+    return False
+
+
+def test_mail_passes_the_filter_and_reaches_the_hub(outsider, ext, hub):
+    subject = "whole-%s" % uuid.uuid4().hex
+    outcome = send_mail(outsider, ext, 25, "sender@example.net", "alice@example.org", subject,
+                        helo="outsider.example.net")
+    assert outcome.startswith("250"), outcome
+    assert wait_for(hub, "/var/mail/root", subject), "not delivered to the hub"
+    mailbox = hub.run("cat /var/mail/root").stdout
+    message = mailbox[mailbox.rindex("From ", 0, mailbox.index(subject)):]
+    # amavisd's hop on loopback, its SpamAssassin verdict, then Postfix's
+    # re-injection smtpd on loopback.
+    assert "(amavis, port 10024)" in message
+    assert "X-Spam-Status: No" in message
+    assert "from localhost (localhost [127.0.0.1])" in message
+
+
+def test_spam_sample_is_held_not_delivered(outsider, ext, gateway, hub):
+    subject = "gtube-%s" % uuid.uuid4().hex
+    script = (
+        "import smtplib\n"
+        "s = smtplib.SMTP(%r, 25, local_hostname='outsider.example.net', timeout=20)\n"
+        "s.sendmail('sender@example.net', ['alice@example.org'], "
+        "'Subject: %s\\r\\n\\r\\n%s\\r\\n')\n"
+        "print('accepted')\n" % (ext, subject, GTUBE))
+    out = outsider.run("python3 - <<'PYEOF'\n%s\nPYEOF" % script)
+    assert out.stdout.strip() == "accepted", out.stderr
+    held = False
+    deadline = time.time() + 90
+    while time.time() < deadline and not held:
+        held = gateway.run("grep -rlF %s /var/lib/amavis/virusmails" % subject).rc == 0
+        time.sleep(1)
+    assert held, "GTUBE message not in the quarantine"
+    time.sleep(3)
+    assert subject not in hub.run("cat /var/mail/root 2>/dev/null").stdout, "spam reached the hub"
+    assert gateway.run("postqueue -p").stdout.strip() in ("Mail queue is empty", "")
+
+
+def test_every_config_checker_is_clean(gateway):
+    assert gateway.run("postfix check").rc == 0
+    assert gateway.run("postconf -n").stderr.strip() == ""
+    assert gateway.run("apache2ctl -t").rc == 0
