@@ -18,6 +18,23 @@ from __future__ import annotations
 import re
 import shlex
 
+
+def instance_fixture(instance: str, name: str | None = None):
+    """A module-scoped testinfra host fixture for the Molecule instance ``instance``.
+
+    A scenario's tests/conftest.py declares its instances with one line each,
+    e.g. ``gw = instance_fixture("gw")`` or ``gw1 = instance_fixture("cl-gw1", "gw1")``.
+    """
+    import pytest
+    import testinfra
+
+    @pytest.fixture(scope="module", name=name or instance)
+    def host_fixture():
+        return testinfra.get_host("podman://" + instance)
+
+    return host_fixture
+
+
 EXTERNAL = "10.88."
 INTERNAL = "10.89."
 

@@ -83,6 +83,27 @@ def render_value(value):
     return str(value).strip()
 
 
+def _split_outside_groups(text, separators):
+    """Split text at any of separators, except inside ``{ ... }`` groups."""
+    tokens = []
+    cur = []
+    depth = 0
+    for ch in text:
+        if ch == '{':
+            depth += 1
+        elif ch == '}' and depth:
+            depth -= 1
+        if depth == 0 and (ch.isspace() or ch in separators):
+            if cur:
+                tokens.append(''.join(cur))
+                cur = []
+            continue
+        cur.append(ch)
+    if cur:
+        tokens.append(''.join(cur))
+    return tokens
+
+
 def split_list(value):
     """Split a Postfix list value into its elements.
 
@@ -91,23 +112,7 @@ def split_list(value):
     which stay one element. Whitespace inside a group is collapsed so that
     reformatting alone is not a change.
     """
-    tokens = []
-    cur = []
-    depth = 0
-    for ch in value:
-        if ch == '{':
-            depth += 1
-        elif ch == '}' and depth:
-            depth -= 1
-        if depth == 0 and (ch.isspace() or ch == ','):
-            if cur:
-                tokens.append(''.join(cur))
-                cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        tokens.append(''.join(cur))
-    return [_normalise_group(t) for t in tokens]
+    return [_normalise_group(t) for t in _split_outside_groups(value, ',')]
 
 
 def _normalise_group(token):
@@ -193,23 +198,7 @@ def unknown_parameters(warnings):
 
 def split_words(text):
     """Split a master.cf command line on whitespace, keeping {...} groups whole."""
-    words = []
-    cur = []
-    depth = 0
-    for ch in text:
-        if ch == '{':
-            depth += 1
-        elif ch == '}' and depth:
-            depth -= 1
-        if depth == 0 and ch.isspace():
-            if cur:
-                words.append(''.join(cur))
-                cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        words.append(''.join(cur))
-    return words
+    return _split_outside_groups(text, '')
 
 
 def parse_option(word):

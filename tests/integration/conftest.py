@@ -8,8 +8,10 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -55,3 +57,27 @@ def confdir(tmp_path):
 
 def postconf(confdir, *args):
     return subprocess.run(['postconf', '-c', confdir] + list(args), capture_output=True, text=True, check=True).stdout
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def listening(port, timeout=15):
+    """Wait until something accepts connections on 127.0.0.1:port."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def run_postfix(config_dir, *args):
+    """postfix -c DIR ARGS. Postfix writes errors to stderr only when it is a terminal; `script` gives it one."""
+    cmd = 'postfix -c %s %s' % (config_dir, ' '.join(args))
+    return subprocess.run(['script', '-qec', cmd, '/dev/null'], capture_output=True, text=True, check=False)

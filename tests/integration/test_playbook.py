@@ -7,40 +7,15 @@ __metaclass__ = type
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
-from conftest import COLLECTIONS, ROOT
+from conftest import COLLECTIONS, ROOT, free_port, listening, run_postfix
 
 PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'postconf_both.yml')
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def listening(port, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.2)
-    return False
-
-
-def postfix(config_dir, command):
-    # Postfix writes errors to stderr only when it is a terminal.
-    return subprocess.run(['script', '-qec', 'postfix -c %s %s' % (config_dir, command), '/dev/null'],
-                          capture_output=True, text=True, check=False)
 
 
 @pytest.fixture
@@ -61,11 +36,11 @@ def running_postfix():
         master = handle.read().replace('smtp      inet  n       -       y', '127.0.0.1:%d inet  n - n' % port, 1)
     with open(os.path.join(etc, 'master.cf'), 'w') as handle:
         handle.write(master)
-    started = postfix(etc, 'start')
+    started = run_postfix(etc, 'start')
     assert started.returncode == 0, started.stdout
     assert listening(port)
     yield etc
-    postfix(etc, 'stop')
+    run_postfix(etc, 'stop')
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -86,7 +61,7 @@ def test_change_then_nothing(running_postfix):
     first = play(running_postfix, port)
     assert first['changed'] == 3  # main.cf, master.cf, the restart handler
     assert listening(port), 'the new listener is not up after the restart the module asked for'
-    check = postfix(running_postfix, 'check')
+    check = run_postfix(running_postfix, 'check')
     assert check.returncode == 0 and check.stdout.strip() == '', check.stdout
     second = play(running_postfix, port)
     assert second['changed'] == 0 and second['failures'] == 0

@@ -7,31 +7,19 @@ __metaclass__ = type
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
+
+from conftest import free_port, listening, run_postfix
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('postfix', path='/usr/sbin:/usr/bin'),
                                 reason='needs root and Postfix (make host installs it)')
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def postfix(config_dir, *args):
-    # Postfix logs to syslog unless stderr is a terminal; `script` gives it one so failures are readable.
-    cmd = 'postfix -c %s %s' % (config_dir, ' '.join(args))
-    return subprocess.run(['script', '-qec', cmd, '/dev/null'], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope='module')
@@ -73,19 +61,13 @@ def server():
     master = master.replace('smtp      inet  n       -       y', '127.0.0.1:%d inet  n       -       n' % port, 1)
     with open(os.path.join(etc, 'master.cf'), 'w') as handle:
         handle.write(master)
-    started = postfix(etc, 'start')
+    started = run_postfix(etc, 'start')
     if started.returncode != 0:
         with open(os.path.join(base, 'maillog')) as handle:
             pytest.fail('postfix start failed: %s\n%s' % (started.stdout, handle.read()))
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    assert listening(port), 'postfix did not start listening on %d' % port
     yield port
-    postfix(etc, 'stop')
+    run_postfix(etc, 'stop')
     shutil.rmtree(base, ignore_errors=True)
 
 

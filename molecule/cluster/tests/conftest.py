@@ -3,32 +3,12 @@
 import sys
 from pathlib import Path
 
-import pytest
-import testinfra
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
 
-@pytest.fixture(scope="module")
-def gw1():
-    return testinfra.get_host("podman://cl-gw1")
-
-
-@pytest.fixture(scope="module")
-def gw2():
-    return testinfra.get_host("podman://cl-gw2")
-
-
-@pytest.fixture(scope="module")
-def db():
-    return testinfra.get_host("podman://cl-db")
-
-
-@pytest.fixture(scope="module")
-def hub():
-    return testinfra.get_host("podman://cl-hub")
-
-
-@pytest.fixture(scope="module")
-def outsider():
-    return testinfra.get_host("podman://cl-outsider")
+gw1 = instance_fixture("cl-gw1", "gw1")
+gw2 = instance_fixture("cl-gw2", "gw2")
+db = instance_fixture("cl-db", "db")
+hub = instance_fixture("cl-hub", "hub")
+outsider = instance_fixture("cl-outsider", "outsider")

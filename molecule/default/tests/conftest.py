@@ -1,24 +1,12 @@
-"""Fixtures for the default (whole gateway) verifier; helpers live in molecule/shared."""
+"""Fixtures for the default verifier; helpers live in molecule/shared."""
 
 import sys
 from pathlib import Path
 
-import pytest
-import testinfra
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
 
-@pytest.fixture(scope="module")
-def gateway():
-    return testinfra.get_host("podman://gateway")
-
-
-@pytest.fixture(scope="module")
-def hub():
-    return testinfra.get_host("podman://hub")
-
-
-@pytest.fixture(scope="module")
-def outsider():
-    return testinfra.get_host("podman://outsider")
+gateway = instance_fixture("gateway")
+hub = instance_fixture("hub")
+outsider = instance_fixture("outsider")

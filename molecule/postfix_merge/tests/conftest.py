@@ -3,12 +3,8 @@
 import sys
 from pathlib import Path
 
-import pytest
-import testinfra
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
 
-@pytest.fixture(scope="module")
-def vendor():
-    return testinfra.get_host("podman://vendor")
+vendor = instance_fixture("vendor")

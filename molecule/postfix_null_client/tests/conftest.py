@@ -3,17 +3,9 @@
 import sys
 from pathlib import Path
 
-import pytest
-import testinfra
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
 
-@pytest.fixture(scope="module")
-def nc():
-    return testinfra.get_host("podman://nc")
-
-
-@pytest.fixture(scope="module")
-def smarthost():
-    return testinfra.get_host("podman://smarthost")
+nc = instance_fixture("nc")
+smarthost = instance_fixture("smarthost")

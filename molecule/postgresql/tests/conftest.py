@@ -3,17 +3,9 @@
 import sys
 from pathlib import Path
 
-import pytest
-import testinfra
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
 
-@pytest.fixture(scope="module")
-def db():
-    return testinfra.get_host("podman://pg-db")
-
-
-@pytest.fixture(scope="module")
-def outsider():
-    return testinfra.get_host("podman://pg-outsider")
+db = instance_fixture("pg-db", "db")
+outsider = instance_fixture("pg-outsider", "outsider")
