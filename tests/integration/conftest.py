@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -81,3 +82,15 @@ def run_postfix(config_dir, *args):
     """postfix -c DIR ARGS. Postfix writes errors to stderr only when it is a terminal; `script` gives it one."""
     cmd = 'postfix -c %s %s' % (config_dir, ' '.join(args))
     return subprocess.run(['script', '-qec', cmd, '/dev/null'], capture_output=True, text=True, check=False)
+
+
+def postfix_tree(prefix):
+    """A scratch tree for a private Postfix instance: (base, etc, spool, data)."""
+    base = tempfile.mkdtemp(prefix=prefix)
+    # mkdtemp makes 0700; the postfix user must reach its data directory.
+    os.chmod(base, 0o755)
+    etc, spool, data = (os.path.join(base, d) for d in ('etc', 'spool', 'data'))
+    for path in (etc, spool, data):
+        os.makedirs(path)
+    shutil.chown(data, 'postfix')
+    return base, etc, spool, data

@@ -9,23 +9,17 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
-from conftest import COLLECTIONS, ROOT, free_port, listening, run_postfix
+from conftest import COLLECTIONS, ROOT, free_port, listening, postfix_tree, run_postfix
 
 PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'postconf_both.yml')
 
 
 @pytest.fixture
 def running_postfix():
-    base = tempfile.mkdtemp(prefix='postconf-play-')
-    os.chmod(base, 0o755)
-    etc, spool, data = (os.path.join(base, d) for d in ('etc', 'spool', 'data'))
-    for path in (etc, spool, data):
-        os.makedirs(path)
-    shutil.chown(data, 'postfix')
+    base, etc, spool, data = postfix_tree('postconf-play-')
     port = free_port()
     with open(os.path.join(etc, 'main.cf'), 'w') as handle:
         handle.write('compatibility_level = 3.6\nqueue_directory = %s\ndata_directory = %s\n'

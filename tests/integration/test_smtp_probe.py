@@ -9,11 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
-from conftest import free_port, listening, run_postfix
+from conftest import free_port, listening, postfix_tree, run_postfix
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
@@ -24,13 +23,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('postfix',
 
 @pytest.fixture(scope='module')
 def server():
-    base = tempfile.mkdtemp(prefix='smtp-probe-')
-    # mkdtemp makes 0700; the postfix user must reach its data directory.
-    os.chmod(base, 0o755)
-    etc, spool, data = (os.path.join(base, d) for d in ('etc', 'spool', 'data'))
-    for path in (etc, spool, data):
-        os.makedirs(path)
-    shutil.chown(data, 'postfix')
+    base, etc, spool, data = postfix_tree('smtp-probe-')
     port = free_port()
     subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj',
                     '/CN=probe-test.example.org', '-keyout', os.path.join(etc, 'key.pem'),
