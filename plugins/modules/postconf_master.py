@@ -157,10 +157,9 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six import string_types
 from ansible_collections.securemail.gateway.plugins.module_utils.postfix import (
-    PARAM_NAME_RE, SERVICE_NAME_RE, Postfix, PostfixError, bad_text, check_config_dir,
+    PARAM_NAME_RE, SERVICE_NAME_RE, SERVICE_TYPES, Postfix, PostfixError, bad_text, check_config_dir,
     format_master_entry, render_value, split_words, values_equal)
 
-FLAG_FIELDS = ('private', 'unpriv', 'chroot')
 FIELD_FORMS = {
     'private': re.compile(r'^[yn-]$'),
     'unpriv': re.compile(r'^[yn-]$'),
@@ -263,7 +262,7 @@ def main():
         argument_spec=dict(
             services=dict(type='list', elements='dict', required=True, options=dict(
                 service=dict(type='str', required=True),
-                type=dict(type='str', required=True, choices=['inet', 'unix', 'unix-dgram', 'fifo', 'pass']),
+                type=dict(type='str', required=True, choices=list(SERVICE_TYPES)),
                 state=dict(type='str', default='present', choices=['present', 'absent']),
                 private=dict(type='raw'),
                 unpriv=dict(type='raw'),
