@@ -15,9 +15,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 # `make molecule SCENARIOS=harness_smoke` after changing the harness.
 SCENARIOS ?= $(shell ls -d molecule/*/ 2>/dev/null | xargs -r -n1 basename | grep -vE '^(shared|harness_smoke)$$' | sort)
 
-.PHONY: test setup host venv collection lint sanity unit integration molecule image demo bench clean
+.PHONY: test setup host venv collection lint sanity unit integration molecule image demo bench reliability clean
 
 test: setup lint sanity unit integration molecule
+	$(PY) benchmarks/reliability_report
 
 setup: host venv collection
 
@@ -63,6 +64,11 @@ demo: setup image
 
 bench: venv host
 	$(PY) benchmarks/postconf_batch
+
+# Issue 6's figures: the reliability scenario alone, then its report.
+reliability: venv collection image
+	$(BIN)/molecule test -s reliability
+	$(PY) benchmarks/reliability_report
 
 clean:
 	rm -rf .cache tests/output

@@ -64,6 +64,10 @@ options:
           - The command and its arguments (other than C(-o) overrides), for example V(smtpd) or
             V(pipe flags=Rq user=filter argv=/usr/bin/filter -f ${sender} -- ${recipient}).
           - Required when the service does not exist yet. Unchanged when omitted.
+          - When a change sets a new command, its program (the first word, relative to C(daemon_directory)
+            unless absolute) must be an executable file; otherwise the module fails and changes nothing.
+            C(postfix check) does not look at master.cf commands, and master(8) would only notice when it
+            spawns the service.
         type: str
       options:
         description:
@@ -257,6 +261,21 @@ def same_entry(a, b):
     return True
 
 
+def missing_programs(postfix, commands):
+    """Which (label, command) pairs name no executable program, as messages."""
+    try:
+        out, dummy = postfix.postconf(['-xh', 'daemon_directory'])
+    except PostfixError as e:
+        return ['postconf could not read daemon_directory: %s' % e]
+    daemon_directory = out.strip()
+    missing = []
+    for label, command in commands:
+        path = command if command.startswith('/') else os.path.join(daemon_directory, command)
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            missing.append('%s: command %r is not a program in daemon_directory %s' % (label, command, daemon_directory))
+    return missing
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -299,6 +318,7 @@ def main():
     changes = {}
     edits = []
     removals = []
+    new_commands = []
     restart = False
     for want in wanted:
         key = (want['service'], want['type'])
@@ -315,10 +335,20 @@ def main():
         entry = merged_entry(have, want)
         if have and same_entry(have, entry):
             continue
+        if not have or have['command'] != entry['command']:
+            new_commands.append((label, entry['command']))
         line = format_master_entry(entry)
         changes[label] = {'before': format_master_entry(have) if have else None, 'after': line}
         edits.append('%s=%s' % (label, line))
         restart = restart or (not have and want['type'] == 'inet')
+
+    # postfix check does not look at master.cf commands: master(8) only finds a
+    # missing program when it spawns it, and then the service is dead while
+    # Postfix looks healthy. So a command this change introduces must exist.
+    if new_commands:
+        missing = missing_programs(postfix, new_commands)
+        if missing:
+            module.fail_json(msg='services: %s; nothing was changed' % '; '.join(missing))
 
     result = dict(changed=bool(changes), changed_services=changes, restart_required=restart,
                   postconf_warnings=warnings)

@@ -27,7 +27,7 @@ def test_add_services_with_overrides_then_idempotent(confdir):
     first = run_module('postconf_master', {'config_dir': confdir, 'services': [REINJECT, AMAVIS]})
     assert first['changed'] is True, first
     assert first['restart_required'] is True  # a new inet listener
-    assert first['processes'] == 2  # one -M read, one -Me write
+    assert first['processes'] == 3  # one -M read, daemon_directory for the new commands, one -Me write
     line = postconf(confdir, '-M', '127.0.0.1:10025/inet').split()
     assert line[:8] == ['127.0.0.1:10025', 'inet', 'n', '-', 'n', '-', '-', 'smtpd']
     params = postconf(confdir, '-P', '127.0.0.1:10025/inet')
@@ -110,6 +110,8 @@ BAD = [
     ([dict(REINJECT, options={'x': '{a'})], 'unbalanced { }'),
     ([{'service': 'newsvc', 'type': 'unix'}], 'newsvc/unix does not exist yet, so command is required'),
     ([REINJECT, REINJECT], 'declared more than once'),
+    ([dict(REINJECT, command='smtpdd')], "127.0.0.1:10025/inet: command 'smtpdd' is not a program in daemon_directory"),
+    ([dict(AMAVIS, command='/usr/lib/postfix/sbin/nosuch')], "command '/usr/lib/postfix/sbin/nosuch' is not a program"),
 ]
 
 

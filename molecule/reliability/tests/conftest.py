@@ -1,0 +1,134 @@
+"""Fixtures and helpers for the reliability verifier (docs/reliability.md).
+
+The tests change the live gateway with ansible-playbook (apply.yml) while
+they probe it, and write their figures as JSON to tests/output/reliability/
+(or $SECUREMAIL_RESULTS), where benchmarks/reliability_report reads them.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
+
+SCENARIO = Path(__file__).resolve().parents[1]
+ROOT = SCENARIO.parents[1]
+RESULTS = Path(os.environ.get("SECUREMAIL_RESULTS", ROOT / "tests" / "output" / "reliability"))
+
+gw = instance_fixture("rl-gw", "gw")
+sink = instance_fixture("rl-sink", "sink")
+peer = instance_fixture("rl-peer", "peer")
+
+# Every file the three roles own on the gateway; a refused change leaves
+# each byte for byte.
+MANAGED_FILES = [
+    "/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/transport", "/etc/postfix/transport.db",
+    "/etc/postgresql/15/main/postgresql.conf", "/etc/postgresql/15/main/pg_hba.conf",
+    "/etc/apache2/ports.conf", "/etc/apache2/sites-available/securemail-quarantine.conf",
+    "/etc/apache2/sites-available/securemail-quarantine-redirect.conf",
+    "/etc/apache2/conf-available/zz-securemail-hardening.conf",
+]
+# The main process of each daemon: "untouched" means the same PID.
+PIDFILES = {
+    "postfix": "/var/spool/postfix/pid/master.pid",
+    "postgresql": "/var/run/postgresql/15-main.pid",
+    "apache2": "/var/run/apache2/apache2.pid",
+}
+
+
+def ansible_env(**extra):
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0")
+    env.update(extra)
+    return env
+
+
+def playbook_argv(name, extra_vars=None, options=()):
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / name)]
+    if extra_vars:
+        handle, path = tempfile.mkstemp(prefix="rl-vars.", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            json.dump(extra_vars, out)
+        argv += ["-e", "@" + path]
+    return argv + list(options)
+
+
+def run_playbook(name, extra_vars=None, options=(), **env):
+    """Run a scenario playbook to the end; return the CompletedProcess."""
+    return subprocess.run(playbook_argv(name, extra_vars, options), capture_output=True, text=True,
+                          env=ansible_env(**env), check=False)
+
+
+def run_until(name, extra_vars, pattern, delay=0.0, timeout=600):
+    """Run a playbook and SIGKILL it (controller, workers, podman exec clients)
+    when a line of its output matches pattern; return (output, killed)."""
+    proc = subprocess.Popen(playbook_argv(name, extra_vars), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=ansible_env(), start_new_session=True)
+    lines = []
+    deadline = time.time() + timeout
+    killed = False
+    for line in proc.stdout:
+        lines.append(line)
+        if re.search(pattern, line):
+            time.sleep(delay)
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        if time.time() > deadline:
+            break
+    if not killed:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return "".join(lines), killed
+
+
+def recap(output, host="rl-gw"):
+    """The PLAY RECAP counters of host, e.g. {'ok': 40, 'changed': 2, 'failed': 0, ...}."""
+    match = re.search(r"^%s\s*:\s*(.*)$" % re.escape(host), output, re.M)
+    assert match, output[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def checksums(host, paths=MANAGED_FILES):
+    out = host.check_output("sha256sum %s" % " ".join(paths))
+    return dict(reversed(line.split(None, 1)) for line in out.splitlines())
+
+
+def pids(host):
+    return {name: host.check_output("cat %s" % path).strip() for name, path in PIDFILES.items()}
+
+
+def leftovers(host):
+    """Scratch files any of our roles could leave behind."""
+    out = host.run("ls -d /tmp/securemail-* /tmp/rl-* 2>/dev/null; ls /var/backups/securemail-*/pending* 2>/dev/null")
+    return out.stdout.split()
+
+
+def save_result(name, data):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / ("%s.json" % name)).write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_results():
+    """Figures of an earlier run must not pass for this one's."""
+    for old in RESULTS.glob("*.json") if RESULTS.exists() else []:
+        old.unlink()
+
+
+@pytest.fixture(scope="session")
+def gw_address():
+    import testinfra
+    from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix
+    host = testinfra.get_host("podman://rl-gw")
+    return {"external": address_by_prefix(host, EXTERNAL), "internal": address_by_prefix(host, INTERNAL)}
