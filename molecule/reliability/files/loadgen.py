@@ -12,7 +12,6 @@ Runs until at least MIN_MESSAGES were sent and STOP_FILE exists.
 import json
 import os
 import smtplib
-import socket
 import sys
 import threading
 import time

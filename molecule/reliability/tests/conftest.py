@@ -31,13 +31,13 @@ peer = instance_fixture("rl-peer", "peer")
 
 # Every file the three roles own on the gateway; a refused change leaves
 # each byte for byte.
-MANAGED_FILES = [
+MANAGED_FILES = (
     "/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/transport", "/etc/postfix/transport.db",
     "/etc/postgresql/15/main/postgresql.conf", "/etc/postgresql/15/main/pg_hba.conf",
     "/etc/apache2/ports.conf", "/etc/apache2/sites-available/securemail-quarantine.conf",
     "/etc/apache2/sites-available/securemail-quarantine-redirect.conf",
     "/etc/apache2/conf-available/zz-securemail-hardening.conf",
-]
+)
 # The main process of each daemon: "untouched" means the same PID.
 PIDFILES = {
     "postfix": "/var/spool/postfix/pid/master.pid",

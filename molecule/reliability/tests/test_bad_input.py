@@ -17,6 +17,9 @@ import yaml
 from conftest import SCENARIO, ansible_env, checksums, leftovers, pids, save_result
 
 SECRET = "sasl-Secret-7f3e"
+MISSING_CERT, MISSING_KEY = "/etc/ssl/nosuch.pem", "/etc/ssl/nosuch.key"
+SNAKEOIL = "/etc/ssl/certs/ssl-cert-snakeoil.pem"
+OTHER_KEY = "/root/rl-other.key"       # a key of its own, made by the test
 # (variable or module option named in the error, role or module, arguments)
 ROLE_CASES = [
     # wrong types
@@ -50,17 +53,20 @@ ROLE_CASES = [
     ("quarantine_web_https_port", "quarantine_web", {"quarantine_web_https_port": 70000}),
     ("quarantine_web_http_port", "quarantine_web", {"quarantine_web_http_port": 0}),
     ("content_filter_listen_port", "content_filter", {"content_filter_listen_port": 70000}),
+    ("content_filter_quarantine_dir", "content_filter", {"content_filter_quarantine_dir": "/var/lib/amavis/q'; system('id'); '"}),
     # listen addresses that are not on the host
     ("postfix_inet_interfaces", "postfix", {"postfix_inet_interfaces": ["192.0.2.10"]}),
     ("postgresql_listen_addresses", "postgresql", {"postgresql_listen_addresses": ["192.0.2.10"]}),
     ("quarantine_web_listen_address", "quarantine_web", {"quarantine_web_listen_address": "192.0.2.10"}),
     # missing TLS files, and a key that is not the certificate's
-    ("postfix_tls_cert_file", "postfix", {"postfix_tls_cert_file": "/etc/ssl/nosuch.pem", "postfix_tls_key_file": "/etc/ssl/nosuch.key"}),
-    ("postfix_tls_key_file", "postfix", {"postfix_tls_cert_file": "/etc/ssl/certs/ssl-cert-snakeoil.pem", "postfix_tls_key_file": "/root/rl-other.key"}),
-    ("quarantine_web_tls_cert_file", "quarantine_web", {"quarantine_web_tls_cert_file": "/etc/ssl/nosuch.pem", "quarantine_web_tls_key_file": "/etc/ssl/nosuch.key"}),
-    ("quarantine_web_tls_key_file", "quarantine_web", {"quarantine_web_tls_cert_file": "/etc/ssl/certs/ssl-cert-snakeoil.pem", "quarantine_web_tls_key_file": "/root/rl-other.key"}),
-    ("postgresql_ssl_cert_file", "postgresql", {"postgresql_ssl_cert_file": "/etc/ssl/nosuch.pem"}),
-    ("postgresql_ssl_key_file", "postgresql", {"postgresql_ssl_key_file": "/root/rl-other.key"}),
+    ("postfix_tls_cert_file", "postfix", {"postfix_tls_cert_file": MISSING_CERT, "postfix_tls_key_file": MISSING_KEY}),
+    ("postfix_tls_key_file", "postfix", {"postfix_tls_cert_file": SNAKEOIL, "postfix_tls_key_file": OTHER_KEY}),
+    ("quarantine_web_tls_cert_file", "quarantine_web",
+     {"quarantine_web_tls_cert_file": MISSING_CERT, "quarantine_web_tls_key_file": MISSING_KEY}),
+    ("quarantine_web_tls_key_file", "quarantine_web",
+     {"quarantine_web_tls_cert_file": SNAKEOIL, "quarantine_web_tls_key_file": OTHER_KEY}),
+    ("postgresql_ssl_cert_file", "postgresql", {"postgresql_ssl_cert_file": MISSING_CERT}),
+    ("postgresql_ssl_key_file", "postgresql", {"postgresql_ssl_key_file": OTHER_KEY}),
     # trust over TCP without the explicit opt-in
     ("postgresql_hba_extra", "postgresql", {"postgresql_hba_extra": [
         {"type": "host", "database": "all", "user": "all", "address": "10.0.0.0/8", "method": "trust"}]}),
