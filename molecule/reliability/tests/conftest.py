@@ -5,9 +5,11 @@ they probe it, and write their figures as JSON to tests/output/reliability/
 (or $SECUREMAIL_RESULTS), where benchmarks/reliability_report reads them.
 """
 
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,11 +54,21 @@ def ansible_env(**extra):
     return env
 
 
+# Extra-vars files (some hold test passwords) live here, gone when pytest exits.
+VARS_DIR = tempfile.mkdtemp(prefix="rl-vars.")
+atexit.register(shutil.rmtree, VARS_DIR, True)
+
+
+def podman(*args):
+    """Run podman on the controller (copy files in, start detached helpers); return stdout."""
+    return subprocess.run(["podman"] + list(args), capture_output=True, text=True, check=True).stdout
+
+
 def playbook_argv(name, extra_vars=None, options=()):
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
             "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / name)]
     if extra_vars:
-        handle, path = tempfile.mkstemp(prefix="rl-vars.", suffix=".json")
+        handle, path = tempfile.mkstemp(prefix="vars.", suffix=".json", dir=VARS_DIR)
         with os.fdopen(handle, "w") as out:
             json.dump(extra_vars, out)
         argv += ["-e", "@" + path]

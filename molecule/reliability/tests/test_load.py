@@ -2,10 +2,9 @@
 
 import collections
 import json
-import subprocess
 import time
 
-from conftest import SCENARIO, recap, run_playbook, save_result
+from conftest import SCENARIO, podman, recap, run_playbook, save_result
 
 RATE = 12            # messages per second, paced
 MINIMUM = 2000       # the load runs until this many were sent and the changes are done
@@ -22,10 +21,6 @@ CHANGES = [
 ]
 # Connection problems a client sees while a daemon restarts.
 FAILURES = ("refused", "connect_error", "tempfail", "unacknowledged")
-
-
-def podman(*args):
-    return subprocess.run(["podman"] + list(args), capture_output=True, text=True, check=True).stdout
 
 
 def wait_for(condition, timeout, step=1.0):

@@ -7,11 +7,10 @@ from inside the gateway while the run goes on).
 """
 
 import json
-import subprocess
 
 import pytest
 
-from conftest import SCENARIO, checksums, leftovers, pids, run_playbook, save_result
+from conftest import SCENARIO, checksums, leftovers, pids, podman, run_playbook, save_result
 
 CASES = [
     # (id, role, extra vars, what the validator says)
@@ -29,10 +28,6 @@ CASES = [
      'invalid value for parameter "work_mem": "lots"'),
 ]
 RESULTS = []
-
-
-def podman(*args):
-    return subprocess.run(["podman"] + list(args), capture_output=True, text=True, check=True).stdout
 
 
 @pytest.mark.parametrize("label,role,extra,message", CASES, ids=[c[0] for c in CASES])
