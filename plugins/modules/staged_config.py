@@ -1,0 +1,440 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: securemail.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: staged_config
+short_description: Stage, validate, back up, swap and apply a set of configuration files in one step
+version_added: 0.2.0
+description:
+  - The safe-change engine every role of this collection uses. One task changes a whole file set
+    (for example Postfix's C(main.cf), C(master.cf) and lookup tables) the same way every time.
+  - It stages the candidate in a private scratch tree (mode 0700, removed in every outcome) that mirrors the
+    live paths, so validators read the candidate through C({root}) in their arguments.
+  - It compares the candidate with the live files. Only when something differs does it run the validators,
+    take a timestamped backup (0700), write a pending marker (reload or restart owed), swap each path in by
+    an atomic rename, run the live checks (restoring the backup and failing with the validator's message when
+    they fail), prune old backups, and reload or restart the daemon.
+  - A run killed after the swap leaves the pending marker; the next run applies what is still owed.
+  - One run at a time per file set and host (an C(flock) lock); a second run is refused with a clear message.
+  - Use the action plugin of the same name (the default when this module is called as a task), which renders
+    O(files[].src) templates on the controller.
+author:
+  - securemail.gateway developers (@securemail)
+options:
+  name:
+    description: Name of the file set, used for the scratch prefix, the lock and messages (for example C(postfix)).
+    type: str
+    required: true
+  files:
+    description: Files the set owns, with their whole content.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest:
+        description: Absolute live path.
+        type: path
+        required: true
+      src:
+        description: A template the action plugin renders on the controller into O(files[].content).
+        type: str
+      content:
+        description: The content.
+        type: str
+      concat:
+        description: Files on the host whose contents, stripped and joined by newlines, make the content.
+        type: list
+        elements: path
+      owner:
+        description: Owner.
+        type: str
+        default: root
+      group:
+        description: Group.
+        type: str
+        default: root
+      mode:
+        description: Mode, as an octal string.
+        type: str
+        default: '0644'
+      secret:
+        description: Never show the content in a diff; the action plugin sends it in O(secret_contents).
+        type: bool
+        default: false
+  secret_contents:
+    description:
+      - Contents of the O(files[].secret) files, by O(files[].dest). The action plugin moves them here so that
+        Ansible masks them in every output; do not set it by hand.
+    type: dict
+    default: {}
+  links:
+    description: Symbolic links the set owns (Apache's C(*-enabled) trees).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the link.
+        type: path
+        required: true
+      target:
+        description: Where it points (required when O(links[].state=present)).
+        type: str
+      state:
+        description: Whether the link exists.
+        type: str
+        choices: [present, absent]
+        default: present
+  copy:
+    description: Live files or trees copied into the scratch tree first, so validators see a whole configuration.
+    type: list
+    elements: path
+    default: []
+  edits:
+    description:
+      - Commands that change copied files in the scratch tree (for example C(postconf -c {root}/etc/postfix -e ...)).
+      - O(edits[].files) are the live paths they change; they are compared and swapped like O(files).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Label for messages.
+        type: str
+      commands:
+        description: Command argument lists.
+        type: list
+        elements: list
+        required: true
+      files:
+        description: Live paths the commands change.
+        type: list
+        elements: path
+        required: true
+  indexes:
+    description:
+      - Indexes built from a file of the set (postmap, postalias) in the scratch tree, only when their source
+        changes or a live output is missing. Outputs get the source's owner and mode.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      source:
+        description: Live path of the source, one of O(files[].dest).
+        type: path
+        required: true
+      argv:
+        description: The command; C({root}) is the scratch tree.
+        type: list
+        elements: str
+        required: true
+      outputs:
+        description: Live paths the command builds.
+        type: list
+        elements: path
+        required: true
+      label:
+        description: Label for messages (the variable the table comes from).
+        type: str
+  validators:
+    description: Commands that must accept the configuration.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Label for messages.
+        type: str
+      argv:
+        description: The command. C({root}) is the scratch tree for the candidate and empty for the live tree.
+        type: list
+        elements: str
+        required: true
+      phase:
+        description: Run on the candidate (V(stage)), on the live tree after the swap (V(live)) or both.
+        type: str
+        choices: [stage, live, both]
+        default: both
+      user:
+        description: Run as this user (runuser).
+        type: str
+      env:
+        description: Extra environment.
+        type: dict
+      needs:
+        description: Paths the command needs; in check mode on a fresh host it is skipped when they are missing.
+        type: list
+        elements: path
+      fail_regex:
+        description: Fail when the output matches.
+        type: str
+      fail_stderr:
+        description: Fail on any standard error line not matching O(validators[].allow_regex).
+        type: bool
+        default: false
+      allow_regex:
+        description: Standard error lines that are fine.
+        type: str
+      always:
+        description: Run on the candidate even when nothing differs (checks of files the set only refers to).
+        type: bool
+        default: false
+  restart_on:
+    description:
+      - Path prefix to regular expressions. A change of a path under a prefix whose changed lines match one of
+        its expressions needs a restart; any other change a reload.
+    type: dict
+    default: {}
+  backup_dir:
+    description: Where backups and the pending marker live (created 0700).
+    type: path
+    required: true
+  retention:
+    description: How many backups to keep.
+    type: int
+    default: 5
+  scratch_parent:
+    description: Where scratch trees are made (and where an interrupted run's are found).
+    type: path
+    default: /tmp
+  scratch_owner:
+    description: Hand the scratch tree to this user (PostgreSQL validates as postgres).
+    type: str
+  lock_dir:
+    description: Directory of the per-set lock files.
+    type: path
+    default: /run/lock
+  apply:
+    description:
+      - How to apply a change. Without it nothing is reloaded, no marker is written, and RV(owed) says what the
+        caller must do.
+    type: dict
+    suboptions:
+      status:
+        description: Exits 0 when the daemon runs; when it does not, nothing is owed (its start reads the files).
+        type: list
+        elements: str
+      reload:
+        description: Command that makes the daemon re-read the files.
+        type: list
+        elements: str
+      restart:
+        description: Command that restarts the daemon.
+        type: list
+        elements: str
+        required: true
+  pause_at:
+    description:
+      - Fault injection for the reliability tests. The action plugin fills it from the controller's
+        E(SECUREMAIL_PAUSE_AT) (C(NAME:STEP:SECONDS)); do not set it by hand.
+    type: dict
+notes:
+  - Steps at which a pause can be injected are C(staged), C(backed_up), C(swapped) and C(checked).
+seealso:
+  - module: securemail.gateway.postconf
+attributes:
+  check_mode:
+    description: Stages and validates, then reports exactly the paths a real run would change and what it would owe.
+    support: full
+  diff_mode:
+    description: One diff per changed path; secrets and indexes show no content.
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Amavis configuration, validated by amavisd itself
+  securemail.gateway.staged_config:
+    name: content_filter
+    copy: [/etc/amavis/conf.d]
+    files:
+      - dest: /etc/amavis/conf.d/50-user
+        src: 50-user.j2
+    validators:
+      - name: amavisd test-config
+        argv: [sh, -c, 'set --; for f in "$0"/*; do set -- "$@" -c "$f"; done; exec amavisd "$@" test-config',
+               "{root}/etc/amavis/conf.d"]
+        fail_regex: Error in config
+    restart_on:
+      /etc/amavis/: ['.']
+    backup_dir: /var/backups/securemail-amavis
+    apply:
+      restart: [service, amavis, restart]
+'''
+
+RETURN = r'''
+changed_paths:
+  description: Live paths that differ (or would, in check mode).
+  returned: always
+  type: list
+  elements: str
+backup_path:
+  description: The backup of the changed paths taken by this run.
+  returned: always
+  type: str
+owed:
+  description: What the daemon owed after the swap, this run's change and an interrupted run's together.
+  returned: always
+  type: str
+  sample: reload
+applied:
+  description: What was applied (V(none), V(reload), V(restart), or V(none (not running))).
+  returned: always
+  type: str
+resumed:
+  description: What an interrupted earlier run still owed (from the pending marker).
+  returned: always
+  type: str
+validated:
+  description: Validators that ran, with their phase.
+  returned: always
+  type: list
+  elements: str
+skipped_validators:
+  description: Validators skipped in check mode because what they need is not installed yet.
+  returned: always
+  type: list
+  elements: str
+processes:
+  description: Commands the engine started on the host.
+  returned: always
+  type: int
+step:
+  description: Where a failed run stopped (lock, stage, validate, live_check, apply).
+  returned: failure
+  type: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.securemail.gateway.plugins.module_utils.staged import (
+    PAUSE_STEPS, Engine, EngineError)
+
+FILE_OPTIONS = dict(
+    dest=dict(type='path', required=True),
+    src=dict(type='str'),
+    content=dict(type='str'),
+    concat=dict(type='list', elements='path'),
+    owner=dict(type='str', default='root'),
+    group=dict(type='str', default='root'),
+    mode=dict(type='str', default='0644'),
+    secret=dict(type='bool', default=False),
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type='str', required=True),
+    files=dict(type='list', elements='dict', default=[], options=FILE_OPTIONS),
+    secret_contents=dict(type='dict', default={}, no_log=True),
+    links=dict(type='list', elements='dict', default=[], options=dict(
+        path=dict(type='path', required=True),
+        target=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+    )),
+    copy=dict(type='list', elements='path', default=[]),
+    edits=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str'),
+        commands=dict(type='list', elements='list', required=True),
+        files=dict(type='list', elements='path', required=True),
+    )),
+    indexes=dict(type='list', elements='dict', default=[], options=dict(
+        source=dict(type='path', required=True),
+        argv=dict(type='list', elements='str', required=True),
+        outputs=dict(type='list', elements='path', required=True),
+        label=dict(type='str'),
+    )),
+    validators=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str'),
+        argv=dict(type='list', elements='str', required=True),
+        phase=dict(type='str', choices=['stage', 'live', 'both'], default='both'),
+        user=dict(type='str'),
+        env=dict(type='dict'),
+        needs=dict(type='list', elements='path'),
+        fail_regex=dict(type='str'),
+        fail_stderr=dict(type='bool', default=False),
+        allow_regex=dict(type='str'),
+        always=dict(type='bool', default=False),
+    )),
+    restart_on=dict(type='dict', default={}),
+    backup_dir=dict(type='path', required=True),
+    retention=dict(type='int', default=5),
+    scratch_parent=dict(type='path', default='/tmp'),
+    scratch_owner=dict(type='str'),
+    lock_dir=dict(type='path', default='/run/lock'),
+    apply=dict(type='dict', options=dict(
+        status=dict(type='list', elements='str'),
+        reload=dict(type='list', elements='str'),
+        restart=dict(type='list', elements='str', required=True),
+    )),
+    pause_at=dict(type='dict'),
+)
+
+
+def check_spec(module, spec):
+    """Refuse a malformed file set before anything is staged."""
+    seen = set()
+    for f in spec['files']:
+        dest = f['dest']
+        if not os.path.isabs(dest):
+            module.fail_json(msg='files: %s is not an absolute path' % dest)
+        if dest in seen:
+            module.fail_json(msg='files: %s is declared twice' % dest)
+        seen.add(dest)
+        if (f.get('content') is None) == (not f.get('concat')):
+            module.fail_json(msg='files: %s needs exactly one of content (or src) and concat' % dest)
+        try:
+            mode = int(f['mode'], 8)
+        except ValueError:
+            mode = -1
+        if not 0 <= mode <= 0o7777:
+            module.fail_json(msg='files: %s: mode %r is not an octal mode' % (dest, f['mode']))
+    for link in spec['links']:
+        if link['state'] == 'present' and not link.get('target'):
+            module.fail_json(msg='links: %s needs a target' % link['path'])
+    sources = set(seen)
+    for index in spec['indexes']:
+        if index['source'] not in sources:
+            module.fail_json(msg='indexes: %s is not one of the files' % index['source'])
+    if spec['retention'] < 1:
+        module.fail_json(msg='retention: keep at least one backup')
+    pause = spec.get('pause_at')
+    if pause and pause.get('step') not in PAUSE_STEPS:
+        module.fail_json(msg='pause_at: step must be one of %s' % ', '.join(PAUSE_STEPS))
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    spec = dict(module.params)
+    for f in spec['files']:
+        if f['secret'] and f['dest'] in spec['secret_contents']:
+            f['content'] = spec['secret_contents'][f['dest']]
+    check_spec(module, spec)
+
+    runuser = module.get_bin_path('runuser', opt_dirs=['/usr/sbin', '/sbin'])
+
+    def run(argv, user=None, env=None):
+        if user:
+            argv = [runuser or 'runuser', '-u', user, '--'] + list(argv)
+        return module.run_command(argv, environ_update=dict(env or {}, LC_ALL='C'), cwd='/')
+
+    engine = Engine(spec, run, check_mode=module.check_mode, want_diff=module._diff)
+    try:
+        result = engine.execute()
+    except EngineError as e:
+        result = dict(engine.result)
+        result.pop('diff', None)
+        module.fail_json(msg='%s: %s' % (spec['name'], e.msg), step=e.step, processes=engine.processes, **result)
+    except (OSError, IOError) as e:
+        module.fail_json(msg='%s: %s' % (spec['name'], e), step='io', processes=engine.processes)
+    result['processes'] = engine.processes
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
