@@ -17,7 +17,8 @@ which runs :class:`Engine`. The order of the steps is the contract:
 6. (check mode stops here, having predicted the change exactly);
 7. back up the live versions of the paths that change (timestamped, 0700);
 8. write the pending marker: what the daemon still owes (reload/restart);
-9. swap each path in atomically (rename on its own filesystem);
+9. swap each path in atomically (rename on its own filesystem); a swap that
+   fails half way restores the backup (step ``swap``);
 10. check the live tree; on failure restore the backup and fail with the
     validator's own message;
 11. prune backups to the retention;
@@ -111,13 +112,14 @@ class Engine(object):
         self.run_cmd = run          # run(argv, user=None, env=None) -> (rc, out, err)
         self.check_mode = check_mode
         self.want_diff = want_diff
-        self.now = now or (lambda: datetime.datetime.utcnow())
+        self.now = now or datetime.datetime.utcnow
         self.sleep = sleep
         self.log = log or (lambda msg: None)
         self.backup_dir = spec['backup_dir']
         self.marker = os.path.join(self.backup_dir, MARKER)
         self.scratch = None
         self.root = None
+        self.owners = {}
         self.processes = 0
         self.result = {'changed': False, 'changed_paths': [], 'backup_path': None, 'owed': 'none',
                        'applied': 'none', 'validated': [], 'skipped_validators': [], 'resumed': 'none'}
@@ -135,9 +137,10 @@ class Engine(object):
         """Fault injection for the reliability tests: stop here for a while."""
         pause = self.spec.get('pause_at') or {}
         if pause.get('step') == step:
-            flag = pause.get('flag') or '/run/securemail-paused'
-            with open(flag, 'w') as f:
-                f.write('%s %s\n' % (self.name, step))
+            # In the scratch tree, so whatever the test does next, the next
+            # run's clean-up removes it.
+            with open(os.path.join(self.scratch, 'paused'), 'w') as f:
+                f.write('%s %s %d\n' % (self.name, step, os.getpid()))
             self.sleep(float(pause.get('seconds', 60)))
 
     # ------------------------------------------------------------ 1-2: lock, leftovers
@@ -383,6 +386,9 @@ class Engine(object):
                 if not os.path.isdir(parent):
                     os.makedirs(parent, 0o700)
                 shutil.copy2(live, target, follow_symlinks=False)
+                # copy2 keeps mode and times, not the owner; restore() reads it from here.
+                st = os.lstat(live)
+                os.lchown(target, st.st_uid, st.st_gid)
                 manifest[live] = 'saved'
             else:
                 manifest[live] = 'absent'
@@ -405,8 +411,15 @@ class Engine(object):
             os.unlink(self.marker)
 
     @staticmethod
-    def replace(source, dest):
-        """Put source at dest atomically: copy beside dest, then rename over it."""
+    def replace(source, dest, owner=None):
+        """Put source at dest atomically: copy beside dest, then rename over it.
+
+        The copy gets ``owner`` ((uid, gid); the source's when None), then the
+        source's mode: it is created 0600, so a secret is never readable by
+        others beside the live file, and chown cannot clear set-id bits.
+        """
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            raise EngineError('swap', '%s is a directory; refusing to replace it with a file' % dest)
         parent = os.path.dirname(dest)
         if not os.path.isdir(parent):
             os.makedirs(parent, 0o755)
@@ -416,20 +429,39 @@ class Engine(object):
         if os.path.islink(source):
             os.symlink(os.readlink(source), tmp)
         else:
-            shutil.copy2(source, tmp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'wb') as out:
+                with open(source, 'rb') as src:
+                    shutil.copyfileobj(src, out)
             st = os.stat(source)
-            os.chown(tmp, st.st_uid, st.st_gid)
-        if os.path.isdir(dest) and not os.path.islink(dest):
-            raise EngineError('swap', '%s is a directory; refusing to replace it with a file' % dest)
+            os.chown(tmp, *(owner or (st.st_uid, st.st_gid)))
+            shutil.copystat(source, tmp)
         os.rename(tmp, dest)
 
     def swap(self, changes):
         for path in sorted(changes):
             staged = self.staged(path)
             if os.path.lexists(staged):
-                self.replace(staged, path)
+                self.replace(staged, path, self.owners.get(path))
             elif os.path.lexists(path):
                 os.unlink(path)
+
+    def record_owners(self, changes):
+        """Owners the swapped files get: the staged ones before scratch_owner takes the tree. Edited files
+        keep their live owner and mode (the staged copy of a base tree belongs to whoever runs the engine,
+        and an editor such as postconf -e writes a new file with a mode of its own)."""
+        self.owners = {}
+        for path in changes:
+            staged = self.staged(path)
+            if os.path.lexists(staged) and not os.path.islink(staged):
+                st = os.lstat(staged)
+                self.owners[path] = (st.st_uid, st.st_gid)
+        for edit in self.spec.get('edits') or []:
+            for path in edit['files']:
+                if path in self.owners and os.path.isfile(path) and not os.path.islink(path):
+                    st = os.lstat(path)
+                    self.owners[path] = (st.st_uid, st.st_gid)
+                    os.chmod(self.staged(path), st.st_mode & 0o7777)
 
     def restore(self, backup_path, manifest):
         errors = []
@@ -529,8 +561,14 @@ class Engine(object):
         self.apply_edits()
         changes = self.compare()
         self.build_indexes(changes)
+        self.record_owners(changes)
         if owner:
-            uid, gid = ids(owner, owner)
+            try:
+                # The user's primary group: a group of the same name need not exist.
+                entry = pwd.getpwnam(owner)
+                uid, gid = entry.pw_uid, entry.pw_gid
+            except KeyError:
+                uid = None
             if uid is not None:
                 for dirpath, dirnames, filenames in os.walk(self.scratch):
                     for entry in [dirpath] + [os.path.join(dirpath, n) for n in filenames]:
@@ -558,20 +596,28 @@ class Engine(object):
             backup_path, manifest = self.backup(changes)
             self.pause('backed_up')
             self.write_marker(owed)
-            self.swap(changes)
-            self.pause('swapped')
+            step = 'swap'
             try:
+                # A swap that fails half way is restored like a failed live check.
+                self.swap(changes)
+                self.pause('swapped')
+                step = 'live_check'
                 self.validate('live')
-            except EngineError as e:
+            except (EngineError, OSError, IOError) as e:
                 errors = self.restore(backup_path, manifest)
                 if self.owed_before_value == 'none':
                     self.drop_marker()
                 else:
                     self.write_marker(self.owed_before_value)
-                raise EngineError('live_check', '%s; restored the backup %s%s' % (
-                    e.msg, backup_path, (' (restore errors: %s)' % '; '.join(errors)) if errors else ''))
+                raise EngineError(step, '%s; restored the backup %s%s' % (
+                    getattr(e, 'msg', None) or str(e), backup_path,
+                    (' (restore errors: %s)' % '; '.join(errors)) if errors else ''))
             self.prune()
-            self.pause('checked')
+        else:
+            # An interrupted run swapped files in and was stopped before it
+            # checked them: check now, before the daemon is told to use them.
+            self.validate('live')
+        self.pause('checked')
         self.apply(owed)
         return self.result
 

@@ -138,11 +138,12 @@ changed_services:
   sample: {"127.0.0.1:10025/inet": {"before": null, "after": "127.0.0.1:10025 inet n - n - - smtpd -o content_filter="}}
 restart_required:
   description:
-    - True when an C(inet) listener was added or removed (a changed address is a different service name), which
-      the C(master) only applies on restart by this collection's policy.
+    - Always false. master(8) re-reads master.cf on C(postfix reload), starting added services (listeners
+      included) and stopping removed ones, so no master.cf change needs a restart. Kept so that callers can
+      combine it with the C(restart_required) of M(securemail.gateway.postconf).
   returned: always
   type: bool
-  sample: true
+  sample: false
 processes:
   description: How many C(postconf) processes this call ran.
   returned: always
@@ -319,7 +320,6 @@ def main():
     edits = []
     removals = []
     new_commands = []
-    restart = False
     for want in wanted:
         key = (want['service'], want['type'])
         label = '%s/%s' % key
@@ -328,7 +328,6 @@ def main():
             if have:
                 changes[label] = {'before': format_master_entry(have), 'after': None}
                 removals.append(label)
-                restart = restart or want['type'] == 'inet'
             continue
         if not have and 'command' not in want:
             module.fail_json(msg='services: %s does not exist yet, so command is required' % label)
@@ -340,7 +339,6 @@ def main():
         line = format_master_entry(entry)
         changes[label] = {'before': format_master_entry(have) if have else None, 'after': line}
         edits.append('%s=%s' % (label, line))
-        restart = restart or (not have and want['type'] == 'inet')
 
     # postfix check does not look at master.cf commands: master(8) only finds a
     # missing program when it spawns it, and then the service is dead while
@@ -350,7 +348,7 @@ def main():
         if missing:
             module.fail_json(msg='services: %s; nothing was changed' % '; '.join(missing))
 
-    result = dict(changed=bool(changes), changed_services=changes, restart_required=restart,
+    result = dict(changed=bool(changes), changed_services=changes, restart_required=False,
                   postconf_warnings=warnings)
     if module._diff:
         result['diff'] = dict(

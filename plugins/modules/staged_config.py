@@ -306,7 +306,8 @@ processes:
   returned: always
   type: int
 step:
-  description: Where a failed run stopped (lock, stage, validate, live_check, apply).
+  description: Where a failed run stopped (lock, stage, validate, swap, live_check, apply, or io for another file
+    system error, such as a backup that cannot be written).
   returned: failure
   type: str
 '''
