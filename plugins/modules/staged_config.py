@@ -402,6 +402,11 @@ def check_spec(module, spec):
     for index in spec['indexes']:
         if index['source'] not in sources:
             module.fail_json(msg='indexes: %s is not one of the files' % index['source'])
+    for prefix in spec['restart_on']:
+        # A key such as "{{ dir }}/x" is not templated by Ansible and would silently never match.
+        if not os.path.isabs(prefix) or '{' in prefix:
+            module.fail_json(msg='restart_on: %r is not an absolute path prefix (mapping keys are not templated; '
+                                 'build the whole mapping in one expression)' % prefix)
     if spec['retention'] < 1:
         module.fail_json(msg='retention: keep at least one backup')
     pause = spec.get('pause_at')
@@ -430,6 +435,9 @@ def main():
     except EngineError as e:
         result = dict(engine.result)
         result.pop('diff', None)
+        # Only a failed apply leaves the live files changed: every earlier step
+        # touched nothing live, and a failed swap or live check put the backup back.
+        result['changed'] = e.step == 'apply'
         module.fail_json(msg='%s: %s' % (spec['name'], e.msg), step=e.step, processes=engine.processes, **result)
     except (OSError, IOError) as e:
         module.fail_json(msg='%s: %s' % (spec['name'], e), step='io', processes=engine.processes)

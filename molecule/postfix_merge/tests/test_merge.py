@@ -49,5 +49,7 @@ def test_backup_was_taken_and_is_private(vendor):
     backups = vendor.run("ls /var/backups/securemail-postfix-vendor").stdout.split()
     assert backups, "no backup before the first change"
     assert vendor.file("/var/backups/securemail-postfix-vendor").mode == 0o700
-    first = vendor.file("/var/backups/securemail-postfix-vendor/%s/main.cf" % sorted(backups)[0]).content_string
+    # The engine keeps each changed path under root/ in its backup.
+    first = vendor.file("/var/backups/securemail-postfix-vendor/%s/root%s/main.cf"
+                        % (sorted(backups)[0], VENDOR)).content_string
     assert "$mail_name (Acme MailGuard)" in first

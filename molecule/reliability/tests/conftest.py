@@ -81,27 +81,31 @@ def run_playbook(name, extra_vars=None, options=(), **env):
                           env=ansible_env(**env), check=False)
 
 
-def run_until(name, extra_vars, pattern, delay=0.0, timeout=600):
-    """Run a playbook and SIGKILL it (controller, workers, podman exec clients)
-    when a line of its output matches pattern; return (output, killed)."""
+def run_until_paused(name, extra_vars, engine, step, timeout=600):
+    """Run a playbook with the engine told to pause at step (SECUREMAIL_PAUSE_AT),
+    and SIGKILL it (controller, workers, podman exec clients) once the engine
+    on rl-gw says it is paused there; return (output, killed)."""
+    env = ansible_env(SECUREMAIL_PAUSE_AT="%s:%s:300" % (engine, step))
     proc = subprocess.Popen(playbook_argv(name, extra_vars), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=ansible_env(), start_new_session=True)
-    lines = []
+                            text=True, env=env, start_new_session=True)
     deadline = time.time() + timeout
     killed = False
-    for line in proc.stdout:
-        lines.append(line)
-        if re.search(pattern, line):
-            time.sleep(delay)
+    flag = "/tmp/securemail-%s.*/paused" % engine
+    probe = ["podman", "exec", "rl-gw", "sh", "-c", "cat %s 2>/dev/null" % flag]
+    while time.time() < deadline and proc.poll() is None:
+        paused = subprocess.run(probe, capture_output=True, text=True, check=False).stdout.split()
+        if len(paused) == 3:
+            # The module runs inside the container: killing the podman exec
+            # client alone would leave it running, so it is killed there too.
             os.killpg(proc.pid, signal.SIGKILL)
+            subprocess.run(["podman", "exec", "rl-gw", "kill", "-KILL", paused[2]], capture_output=True, check=False)
             killed = True
             break
-        if time.time() > deadline:
-            break
-    if not killed:
+        time.sleep(0.5)
+    if not killed and proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return "".join(lines), killed
+    output = proc.communicate()[0]
+    return output, killed
 
 
 def recap(output, host="rl-gw"):

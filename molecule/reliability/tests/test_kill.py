@@ -4,24 +4,24 @@ Each kill point carries a change that needs a restart (a loopback listener
 added or removed), so "recovered" is visible on the running daemon: after
 the next converge the listener is bound exactly when declared. The kill is a
 SIGKILL of ansible-playbook's whole process group (controller, workers, the
-podman exec clients) when the named task header is printed.
+podman exec clients) while the safe-change engine is held at one of its steps
+(SECUREMAIL_PAUSE_AT; plugins/module_utils/staged.py).
 """
 
 import time
 
 import pytest
 
-from conftest import leftovers, recap, run_playbook, run_until, save_result
+from conftest import leftovers, recap, run_playbook, run_until_paused, save_result
 
 LISTENER = {"service": "127.0.0.1:10026", "type": "inet", "private": "n", "chroot": "n", "command": "smtpd",
             "options": {"syslog_name": "postfix/rl-extra", "smtpd_client_restrictions": "permit_mynetworks, reject"}}
-TASK = r"TASK \[securemail\.gateway\.postfix : %s\]"
 POINTS = [
-    # (label, listener declared, pattern, seconds to wait after the header)
-    ("after backup", True, TASK % "Remember that a reload or restart is owed", 0),
-    ("during render", False, TASK % "Render the candidate main.cf and master.cf", 0.5),
-    ("after swap", True, TASK % "Postfix accepts the live configuration", 0),
-    ("before handlers", False, TASK % "Postfix is enabled and running", 0),
+    # (label, listener declared, engine step at which the run is killed)
+    ("after backup", True, "backed_up"),
+    ("during render", False, "staged"),
+    ("after swap", True, "swapped"),
+    ("before handlers", False, "checked"),
 ]
 RESULTS = []
 
@@ -44,10 +44,10 @@ def test_start_from_the_declared_state(gw):
     assert not bound(gw)
 
 
-@pytest.mark.parametrize("label,present,pattern,delay", POINTS, ids=[p[0] for p in POINTS])
-def test_killed_converge_is_recovered(gw, label, present, pattern, delay):
-    output, killed = run_until("apply.yml", change(present), pattern, delay)
-    assert killed, "the run never reached %r:\n%s" % (pattern, output[-3000:])
+@pytest.mark.parametrize("label,present,step", POINTS, ids=[p[0] for p in POINTS])
+def test_killed_converge_is_recovered(gw, label, present, step):
+    output, killed = run_until_paused("apply.yml", change(present), "postfix", step)
+    assert killed, "the run never reached %r:\n%s" % (step, output[-3000:])
     time.sleep(1)
     after_kill = {"smtp_listening": smtp_listening(gw), "leftovers": leftovers(gw)}
     proc = run_playbook("apply.yml", change(present))
