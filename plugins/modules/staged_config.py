@@ -435,6 +435,9 @@ def main():
     except EngineError as e:
         result = dict(engine.result)
         result.pop('diff', None)
+        # Refused or rolled back: the host is as it was. Only a failed apply
+        # leaves new files live (with the reload or restart still owed).
+        result['changed'] = e.step == 'apply'
         # Only a failed apply leaves the live files changed: every earlier step
         # touched nothing live, and a failed swap or live check put the backup back.
         result['changed'] = e.step == 'apply'

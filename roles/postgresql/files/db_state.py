@@ -1,9 +1,12 @@
-# Runs on the managed host with the password on stdin (never in argv).
-# Reads {"password": ..., "current": <rolpassword or "">}, prints
-# {"match": bool, "verifier": ...}: whether the stored SCRAM-SHA-256 verifier
-# already belongs to the password, and the verifier to store if not. The
-# server only ever sees the verifier, so the password is in no SQL text, log
-# line or process list.
+# Runs on the managed host with the password on stdin (never in argv): one
+# round trip reads the quarantine role and database and decides whether the
+# stored SCRAM-SHA-256 verifier belongs to the password. Reads
+# {"password", "psql": argv, "data_dir", "query"}; asks the running server
+# (on the port in postmaster.pid, line 4) with psql and prints
+# {"running": bool, "error": str, "state": {"role": {"login"} or null,
+# "owner", "public_connect"}, "match": bool, "verifier": str}: the verifier to
+# store when it does not match. The server only ever sees a verifier, so the
+# password is in no SQL text, log line or process list.
 import base64
 import hashlib
 import hmac
@@ -11,6 +14,7 @@ import json
 import os
 import re
 import stringprep
+import subprocess
 import sys
 import unicodedata
 
@@ -51,23 +55,47 @@ def b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-def main():
-    data = json.load(sys.stdin)
-    password, current = data["password"], data.get("current") or ""
+def running_port(data_dir):
+    """Port of the running server, or None when it does not run."""
+    try:
+        with open(os.path.join(data_dir, "postmaster.pid")) as f:
+            lines = f.read().splitlines()
+        os.kill(int(lines[0]), 0)
+        return lines[3].strip()
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def verifier_for(password, current):
+    """(match, verifier to store)."""
     if not password:
-        print(json.dumps({"match": current == "", "verifier": ""}))
-        return
+        return current == "", ""
     found = re.match(r"^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$", current)
     if found:
         iterations, salt = int(found.group(1)), base64.b64decode(found.group(2))
         stored, server = keys(password, salt, iterations)
         if hmac.compare_digest(b64(stored), found.group(3)) and hmac.compare_digest(b64(server), found.group(4)):
-            print(json.dumps({"match": True, "verifier": current}))
-            return
+            return True, current
     salt = os.urandom(16)
     stored, server = keys(password, salt, ITERATIONS)
-    verifier = "SCRAM-SHA-256$%d:%s$%s:%s" % (ITERATIONS, b64(salt), b64(stored), b64(server))
-    print(json.dumps({"match": False, "verifier": verifier}))
+    return False, "SCRAM-SHA-256$%d:%s$%s:%s" % (ITERATIONS, b64(salt), b64(stored), b64(server))
+
+
+def main():
+    data = json.load(sys.stdin)
+    out = {"running": False, "error": "", "state": {}}
+    port = running_port(data["data_dir"])
+    if port is not None:
+        out["running"] = True
+        proc = subprocess.run(data["psql"] + ["-p", port], input=data["query"].encode("utf-8"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        if proc.returncode != 0:
+            out["error"] = proc.stderr.decode("utf-8", "replace").strip()
+        else:
+            out["state"] = json.loads(proc.stdout.decode("utf-8") or "{}")
+    role = out["state"].get("role") or {}
+    out["match"], out["verifier"] = verifier_for(data["password"], role.pop("verifier", "") or "")
+    print(json.dumps(out))
 
 
 main()
