@@ -589,6 +589,10 @@ class Engine(object):
             return self.result
         if changes:
             self.validate('stage')
+        else:
+            # Only what an interrupted run owes: the checks of what the files
+            # point to still run before the daemon is told to re-read them.
+            self.validate('stage', only_always=True)
         self.pause('staged')
         if self.check_mode:
             return self.result

@@ -14,6 +14,8 @@ import sys
 
 import yaml
 
+import dangerous_others
+import dangerous_postfix
 from conftest import SCENARIO, ansible_env, checksums, leftovers, pids, save_result
 
 SECRET = "sasl-Secret-7f3e"
@@ -77,6 +79,8 @@ ROLE_CASES = [
     ("postfix_smtpd_banner", "postfix", {"postfix_smtpd_banner": "$myhostname ESMTP Postfix (Debian/GNU)"}),
     ("postfix_relayhost", "postfix", {"postfix_relayhost": "[smtp.example.org]:587 -o x"}),
 ]
+# Well-formed but dangerous input (issue 12): refused the same way.
+ROLE_CASES += dangerous_postfix.CASES + dangerous_others.CASES
 MODULE_CASES = [
     ("smtpd_banner", "postconf", {"parameters": {"smtpd_banner": "x\nrelayhost = [evil]"}}),
     ("smtpd_bannner", "postconf", {"parameters": {"smtpd_bannner": "typo"}}),

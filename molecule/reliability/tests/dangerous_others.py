@@ -1,0 +1,8 @@
+"""Issue 12: well-formed but dangerous postgresql, quarantine_web and content_filter
+input, refused unless opted in.
+
+Each case is (variable named in the error, role, variables), as ROLE_CASES in
+test_bad_input.py, which runs them with the other malformed inputs.
+"""
+
+CASES = []
