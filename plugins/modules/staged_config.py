@@ -438,9 +438,6 @@ def main():
         # Refused or rolled back: the host is as it was. Only a failed apply
         # leaves new files live (with the reload or restart still owed).
         result['changed'] = e.step == 'apply'
-        # Only a failed apply leaves the live files changed: every earlier step
-        # touched nothing live, and a failed swap or live check put the backup back.
-        result['changed'] = e.step == 'apply'
         module.fail_json(msg='%s: %s' % (spec['name'], e.msg), step=e.step, processes=engine.processes, **result)
     except (OSError, IOError) as e:
         module.fail_json(msg='%s: %s' % (spec['name'], e), step='io', processes=engine.processes)
