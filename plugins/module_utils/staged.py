@@ -106,7 +106,8 @@ def changed_lines(before, after):
 class Engine(object):
     """One staged change of one file set. See the module docstring for the steps."""
 
-    def __init__(self, spec, run, check_mode=False, want_diff=False, now=None, sleep=time.sleep, log=None):
+    def __init__(self, spec, run, check_mode=False, want_diff=False, now=None, sleep=time.sleep, log=None,
+                 which=shutil.which):
         self.spec = spec
         self.name = spec['name']
         self.run_cmd = run          # run(argv, user=None, env=None) -> (rc, out, err)
@@ -114,6 +115,7 @@ class Engine(object):
         self.want_diff = want_diff
         self.now = now or datetime.datetime.utcnow
         self.sleep = sleep
+        self.which = which
         self.log = log or (lambda msg: None)
         self.backup_dir = spec['backup_dir']
         self.marker = os.path.join(self.backup_dir, MARKER)
@@ -297,9 +299,14 @@ class Engine(object):
             outputs = index['outputs']
             if source not in changes and all(os.path.exists(o) for o in outputs):
                 continue
-            if self.wanted.get(source) is None and self.check_mode:
+            tool = index['argv'][0]
+            if self.check_mode and (self.wanted.get(source) is None or not self.which(tool)):
+                # A fresh host: the real run installs the tool (or writes the
+                # source) first. The outputs will change; their bytes are not knowable.
                 for out in outputs:
                     changes.setdefault(out, (read_bytes(out), None, True))
+                if not self.which(tool):
+                    self.result['skipped_validators'].append('%s index (needs %s)' % (index.get('label', source), tool))
                 continue
             rc, out, err = self.run(substitute(index['argv'], self.root, self.scratch))
             if rc != 0 or (err or '').strip():

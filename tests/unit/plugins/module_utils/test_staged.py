@@ -76,6 +76,8 @@ def fspec(dest, content=None, mode='0644', owner='root', group='root', **extra):
 
 def engine(spec, runner, **kw):
     kw.setdefault('now', Clock())
+    # The fake commands (index, check, ...) stand for installed tools.
+    kw.setdefault('which', lambda tool: '/usr/bin/' + tool)
     kw.setdefault('sleep', lambda s: pytest.fail('sleep called without pause_at'))
     return Engine(spec, runner, **kw)
 
@@ -920,3 +922,17 @@ def test_pause_at_another_step_does_not_sleep(env):
     slept = []
     Engine(spec, Runner(), now=Clock(), sleep=slept.append, check_mode=True).execute()
     assert slept == [] and not main.exists()
+
+
+def test_check_mode_on_a_fresh_host_predicts_indexes_without_the_tool(env):
+    """Check mode before the install: the index tool is missing, the outputs are predicted to change."""
+    spec = full_spec(env)
+    before = snapshot(env / 'live')
+    runner = Runner(index=build_index)
+    predicted = engine(spec, runner, check_mode=True, which=lambda tool: None).execute()
+    assert snapshot(env / 'live') == before
+    assert 'index' not in runner.commands()
+    assert str(env / 'live' / 'transport.db') in predicted['changed_paths']
+    assert predicted['skipped_validators'] == ['transport index (needs index)']
+    real = engine(spec, Runner(index=build_index)).execute()
+    assert sorted(real['changed_paths']) == sorted(predicted['changed_paths'])
