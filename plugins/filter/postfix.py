@@ -4,7 +4,9 @@
 """Postfix facts the postfix role hands to the safe-change engine.
 
 They come from plugins/module_utils/postfix.py, so the role, the postconf
-modules and the engine format values and decide restarts one way.
+modules and the engine format values and decide restarts one way. The
+postfix_*_problems filters are the role's input checks for lookup tables and
+header/body checks: they name keys and line numbers, never a table's values.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -83,6 +85,108 @@ def postfix_table_index(name, config_dir, map_type, suffix):
             'argv': [tool, '-c', '{root}' + config_dir, '%s:{root}%s' % (map_type, source)]}
 
 
+def _show(text, width=60):
+    """A key or line as it can be shown in a message: repr-quoted (so a newline is visible), truncated."""
+    shown = repr(str(text))
+    return shown if len(shown) <= width else shown[:width - 3] + '...'
+
+
+_LINE_BREAKS = ('\n', '\r', '\x00')
+
+
+def postfix_table_problems(table, kind='map'):
+    """What is wrong with a lookup table the role writes, one message per entry; [] when nothing.
+
+    ``kind``: ``map`` (dict, key -> value, hash/postmap tables), ``aliases``
+    (dict, name -> target, postalias) or ``list`` (one key per entry, the
+    role appends the value). Keys must be one word without whitespace
+    (whitespace ends a key, a newline starts a new entry: table injection);
+    values one line. Messages show the key, never the value.
+    """
+    problems = []
+    if kind == 'list':
+        if not isinstance(table, (list, tuple)):
+            return ['expected a list, got %s' % type(table).__name__]
+        for number, entry in enumerate(table, 1):
+            if not isinstance(entry, str) or not entry.strip():
+                problems.append('entry %d is not a non-empty string' % number)
+            elif re.search(r'\s|\x00', entry):
+                problems.append('entry %d %s contains whitespace, a newline or a NUL' % (number, _show(entry)))
+        return problems
+    if not isinstance(table, dict):
+        return ['expected a dict, got %s' % type(table).__name__]
+    for key, value in sorted(table.items(), key=lambda kv: str(kv[0])):
+        if not isinstance(key, str) or not key.strip():
+            problems.append('key %s is not a non-empty string' % _show(key))
+            continue
+        if re.search(r'\s|\x00', key) or key.startswith('#'):
+            problems.append('key %s contains whitespace, a newline or a NUL, or starts a comment' % _show(key))
+        if kind == 'aliases' and ':' in key:
+            problems.append('key %s contains ":" (it would end the alias name)' % _show(key))
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            problems.append('the value of key %s is not a string' % _show(key))
+        elif any(c in str(value) for c in _LINE_BREAKS):
+            problems.append('the value of key %s contains a newline, carriage return or NUL' % _show(key))
+        elif not str(value).strip():
+            problems.append('the value of key %s is empty' % _show(key))
+    return problems
+
+
+# header_checks/body_checks actions (header_checks(5)) that change only a
+# message's headers, the log or its fate here (rejected, held): safe to take
+# from an inventory as they are.
+CHECK_ACTIONS = frozenset(['REJECT', 'WARN', 'HOLD', 'INFO', 'IGNORE', 'STRIP', 'DUNNO', 'OK',
+                           'PREPEND', 'REPLACE'])
+# Actions that send mail somewhere else, drop it silently or switch off the
+# later checks: only with an explicit opt-in (postfix_allow_check_actions).
+# BCC and REDIRECT copy or divert mail to any address, FILTER routes it past
+# the content filter to any transport, DISCARD loses mail while claiming
+# delivery, PASS turns off header, body and milter inspection.
+CHECK_OPT_IN_ACTIONS = frozenset(['BCC', 'DISCARD', 'FILTER', 'PASS', 'REDIRECT'])
+# Actions that need their text (the header, address or transport).
+_CHECK_NEEDS_TEXT = frozenset(['PREPEND', 'REPLACE', 'BCC', 'REDIRECT', 'FILTER'])
+# !/regexp/flags ACTION text: "/" delimiters (a "\/" inside stays part of the
+# regexp), regexp_table(5) flags i, m, x.
+_CHECK_LINE = re.compile(r'^(!?)/((?:[^/\\]|\\.)+)/([imx]*)\s+(\S+)(?:\s+(.*))?$')
+
+
+def postfix_check_problems(lines, extra_actions=()):
+    """What is wrong with header_checks/body_checks lines, one message per line; [] when nothing.
+
+    A line is a comment (``#`` first) or ``/regexp/flags ACTION text``. The
+    action (any case, as cleanup(8) reads it) must be in CHECK_ACTIONS, or in
+    CHECK_OPT_IN_ACTIONS and ``extra_actions``. Whether Postfix can compile the regexp is the engine's
+    postmap validator's job.
+    """
+    if not isinstance(lines, (list, tuple)):
+        return ['expected a list of lines, got %s' % type(lines).__name__]
+    allowed = CHECK_ACTIONS | (CHECK_OPT_IN_ACTIONS & set(str(a).upper() for a in extra_actions))
+    problems = []
+    for number, line in enumerate(lines, 1):
+        if not isinstance(line, str):
+            problems.append('line %d is not a string' % number)
+            continue
+        if any(c in line for c in _LINE_BREAKS):
+            problems.append('line %d %s contains a newline, carriage return or NUL' % (number, _show(line)))
+            continue
+        if line.lstrip().startswith('#'):
+            continue
+        match = _CHECK_LINE.match(line)
+        if not match:
+            problems.append('line %d %s is not "/regexp/flags ACTION text"' % (number, _show(line)))
+            continue
+        action, text = match.group(4), (match.group(5) or '').strip()
+        if action.upper() in CHECK_OPT_IN_ACTIONS and action.upper() not in allowed:
+            problems.append('line %d %s: action %s sends mail elsewhere, loses it or skips the later checks; '
+                            'list it in postfix_allow_check_actions to allow it' % (number, _show(line), action))
+        elif action.upper() not in allowed:
+            problems.append('line %d %s: unknown action %s (allowed: %s)' % (
+                number, _show(line), _show(action, 30), ', '.join(sorted(allowed))))
+        elif action.upper() in _CHECK_NEEDS_TEXT and not text:
+            problems.append('line %d %s: %s needs its text' % (number, _show(line), action))
+    return problems
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -91,4 +195,6 @@ class FilterModule(object):
             'postfix_merge_commands': postfix_merge_commands,
             'postfix_table_file': postfix_table_file,
             'postfix_table_index': postfix_table_index,
+            'postfix_table_problems': postfix_table_problems,
+            'postfix_check_problems': postfix_check_problems,
         }

@@ -204,3 +204,89 @@ def _bind_text(bind):
     if isinstance(bind, (list, tuple)):
         return ', '.join(str(b) for b in bind)
     return str(bind)
+
+
+# The audit's own baseline: what may ever face the outside, whatever a role declared.
+DEFAULT_PUBLIC_PORTS = (('tcp', 25), ('tcp', 465), ('tcp', 587))
+
+
+def parse_ports(values):
+    """Baseline ports -> set of (proto, port).
+
+    An entry is a port number (TCP), 'tcp/25', 'udp/68', '25/tcp', or a dict
+    {port, proto}. Raises ValueError naming the bad entry.
+    """
+    found = set()
+    for value in values:
+        proto, port = 'tcp', value
+        if isinstance(value, dict):
+            proto, port = str(value.get('proto', 'tcp')).lower(), value.get('port')
+        elif isinstance(value, str) and '/' in value:
+            left, right = (part.strip().lower() for part in value.split('/', 1))
+            proto, port = (left, right) if left in ('tcp', 'udp') else (right, left)
+        try:
+            number = int(str(port).strip())
+        except (TypeError, ValueError):
+            number = 0
+        if proto not in ('tcp', 'udp') or not 0 < number < 65536 or isinstance(port, bool):
+            raise ValueError('public_ports: %r is not a port (25, tcp/25, udp/68)' % (value,))
+        found.add((proto, number))
+    return found
+
+
+def split_internal(values, private_only=False):
+    """Addresses or networks that count as internal for the baseline -> (networks, ignored).
+
+    With private_only, entries that are globally routable (or wildcards) are
+    not accepted as internal: a default taken from the inventory may not make
+    a public address internal. ignored lists them with the reason.
+    Raises ValueError naming an entry that does not parse.
+    """
+    networks, ignored = [], []
+    for value in values:
+        text = str(value).strip()
+        if text.startswith('[') and ']' in text:
+            text = text[1:].replace(']', '', 1)
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValueError('internal: %r is not an address or network' % (value,))
+        if private_only and net.network_address.is_unspecified:
+            ignored.append('%s (a wildcard, not an address)' % value)
+            continue
+        if private_only and net.is_global:
+            ignored.append('%s (globally routable: only securemail_audit_internal can make it internal)' % value)
+            continue
+        networks.append(net)
+    return networks, ignored
+
+
+def _endpoint(address, port):
+    return ('[%s]:%d' if ':' in address else '%s:%d') % (address, port)
+
+
+def baseline_violations(listeners, public_ports, internal):
+    """Listeners that face the outside on a port the baseline does not allow.
+
+    Outside means: not loopback and not inside ``internal`` (networks). A
+    wildcard bind answers on every address, so it always faces the outside.
+    The exposure policy is not consulted: a listener a role declared is still
+    a violation here.
+    """
+    allowed = ', '.join('%s %d' % item for item in sorted(public_ports)) or 'nothing'
+    violations = []
+    for item in listeners:
+        addr = ipaddress.ip_address(item['address'])
+        if addr.is_loopback:
+            continue
+        if not addr.is_unspecified and any(addr in net for net in internal if net.version == addr.version):
+            continue
+        if (item['proto'], item['port']) in public_ports:
+            continue
+        owner = ' (%s)' % item['process'] if item.get('process') else ''
+        violations.append(dict(
+            kind='outside_baseline', proto=item['proto'], port=item['port'], address=item['address'],
+            process=item.get('process'),
+            reason='%s %s%s faces the outside; the audit baseline allows only %s on non-internal addresses' % (
+                item['proto'], _endpoint(item['address'], item['port']), owner, allowed)))
+    return violations

@@ -15,9 +15,16 @@ version_added: 0.1.0
 description:
   - Connects to an SMTP server the way an outside client would and reports the banner (and whether it names
     the software or the operating system), the EHLO capabilities, STARTTLS and the negotiated protocol, which
-    TLS versions the server accepts, the answers to VRFY and EXPN, and whether the server accepts a recipient in
-    a foreign domain (an open relay).
-  - It never sends a message; the relay test stops after RCPT TO and resets the session.
+    TLS versions the server accepts, the answers to VRFY and EXPN, and whether the server accepts recipients it
+    must not relay for (an open relay).
+  - The relay test tries several forms (see O(relay_forms)), foreign domains in different top-level domains, an
+    address literal, the percent hack, a source route and a bang path through one of O(relay_domains), and a
+    sibling of each relay domain (another name under its parent). Each must be refused at RCPT TO (4xx or 5xx);
+    every accepted one is named in RV(relay_accepted).
+  - It never sends a message; every relay test stops after RCPT TO and resets the transaction. The relay tests
+    run in their own sessions, a few recipients each, so that servers that slow down or disconnect clients after
+    a few errors (C(smtpd_soft_error_limit), C(smtpd_hard_error_limit)) answer them all without delay; their
+    total time is bounded by O(relay_time_budget).
   - Run it from the controller or, with C(delegate_to), from a peer host, to see the server from that network.
   - A server that cannot be reached, or that times out, is a result (RV(reachable) false), not a task failure.
 author:
@@ -60,9 +67,39 @@ options:
     type: str
     default: probe@example.net
   relay_recipient:
-    description: A recipient in a domain the server must not relay for. Empty to skip the relay test.
+    description:
+      - A recipient in a domain the server must not relay for; its answer is RV(relay). Its local part is used
+        for every other relay form too. Empty to skip all relay tests.
     type: str
     default: relay-test@example.com
+  relay_domains:
+    description:
+      - Domains the server accepts mail for (its C(relay_domains), or its own name). The routed forms
+        (C(percent_hack), C(source_route), C(bang_path)) point at the first one; C(parent_sibling) tries a sibling
+        of each of the first five. Foreign domains that fall inside one of them are not tried.
+      - Empty skips the routed and sibling forms (reported in RV(relay_skipped)).
+    type: list
+    elements: str
+    default: []
+  relay_forms:
+    description:
+      - Which relay forms to try besides O(relay_recipient).
+      - V(foreign) relay-test@ example.com, example.net, victim.example and probe.test (com, net and the reserved
+        example and test TLDs); V(address_literal) relay-test@[192.0.2.1]; V(percent_hack)
+        relay-test%victim.example@RELAYDOMAIN; V(source_route) @RELAYDOMAIN:relay-test@victim.example;
+        V(bang_path) victim.example!relay-test@RELAYDOMAIN; V(parent_sibling) relay-test@securemail-probe.PARENT
+        for every relay domain PARENT is the parent of (example.org -> securemail-probe.org,
+        mx.example.org -> securemail-probe.example.org).
+    type: list
+    elements: str
+    choices: [foreign, address_literal, percent_hack, source_route, bang_path, parent_sibling]
+    default: [foreign, address_literal, percent_hack, source_route, bang_path, parent_sibling]
+  relay_time_budget:
+    description:
+      - Seconds the relay tests may take in all. Forms not tried when it runs out are listed in
+        RV(relay_untested) and RV(relay_complete) is false.
+    type: float
+    default: 60
 attributes:
   check_mode:
     description: Can run in check mode; it only reads, so the results are the same.
@@ -134,16 +171,47 @@ expn:
   returned: when reachable and vrfy_address is set
   type: dict
 relay:
-  description: Relay test; C(accepted) is true when the foreign recipient got a 2xx answer (an open relay).
+  description: The O(relay_recipient) test; C(accepted) is true when it got a 2xx answer (an open relay).
   returned: when reachable and relay_recipient is set
   type: dict
   sample: {accepted: false, stage: rcpt, code: 554, message: "5.7.1 <relay-test@example.com>: Relay access denied"}
+relay_tests:
+  description:
+    - Every relay test in the order tried, with its form, recipient, the answer and the stage it came at
+      (C(mail) when MAIL FROM was already refused, C(rcpt) otherwise). C(accepted) is true for a 2xx answer.
+  returned: when reachable and relay_recipient is set
+  type: list
+  elements: dict
+  sample:
+    - {form: percent_hack, recipient: "relay-test%victim.example@example.org", accepted: false, stage: rcpt,
+       code: 554, message: "5.7.1 <relay-test%victim.example@example.org>: Relay access denied"}
+relay_accepted:
+  description: The tests the server accepted, as C(form <recipient>); empty when it relays nothing it tried.
+  returned: always
+  type: list
+  elements: str
+  sample: ["percent_hack <relay-test%victim.example@example.org>"]
+relay_untested:
+  description: Tests that could not be completed (time budget spent, connection lost twice), as C(form <recipient>).
+  returned: always
+  type: list
+  elements: str
+relay_skipped:
+  description: Forms that were requested but could not be built (no O(relay_domains), a relay domain without a parent).
+  returned: always
+  type: list
+  elements: str
+relay_complete:
+  description: True when every relay test that was built got an answer.
+  returned: always
+  type: bool
 '''
 
 import re
 import smtplib
 import socket
 import ssl
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
@@ -159,6 +227,79 @@ TLS_VERSIONS = {
     'TLSv1.2': ssl.TLSVersion.TLSv1_2,
     'TLSv1.3': ssl.TLSVersion.TLSv1_3,
 }
+
+
+# Foreign domains in different top-level domains, reserved for documentation and tests (RFC 2606, RFC 6761):
+# no mail can ever reach them, and the probe never sends any.
+FOREIGN_DOMAINS = ('example.com', 'example.net', 'victim.example', 'probe.test')
+ADDRESS_LITERAL = '[192.0.2.1]'  # TEST-NET-1 (RFC 5737)
+VICTIM = 'victim.example'
+SIBLING_LABEL = 'securemail-probe'
+MAX_SIBLING_DOMAINS = 5
+RELAY_FORMS = ('foreign', 'address_literal', 'percent_hack', 'source_route', 'bang_path', 'parent_sibling')
+# Recipients per relay session. Postfix slows down every reply once a client has made
+# smtpd_soft_error_limit errors (the role sets 3) and disconnects at smtpd_hard_error_limit:
+# a fresh session every few refusals keeps the probe fast and complete.
+RELAY_BATCH = 3
+DOMAIN = re.compile(r'^\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$')
+
+
+def _clean_domain(domain):
+    return str(domain).strip().strip('.').lower()
+
+
+def _inside(domain, domains):
+    """True when domain is one of domains or a subdomain of one."""
+    return any(domain == d or domain.endswith('.' + d) for d in domains if d)
+
+
+def relay_tests(recipient, relay_domains, forms):
+    """The relay tests to run: (tests, skipped).
+
+    tests: list of (form, recipient) pairs, the O(relay_recipient) test first;
+    skipped: texts naming the requested forms that could not be built.
+    """
+    local = recipient.rpartition('@')[0] or 'relay-test'
+    domains = []
+    for domain in relay_domains or []:
+        clean = _clean_domain(domain)
+        if clean and clean not in domains:
+            domains.append(clean)
+    tests = [('relay_recipient', recipient)]
+    skipped = []
+    if 'foreign' in forms:
+        tests.extend(('foreign', '%s@%s' % (local, d)) for d in FOREIGN_DOMAINS if not _inside(d, domains))
+    if 'address_literal' in forms:
+        tests.append(('address_literal', '%s@%s' % (local, ADDRESS_LITERAL)))
+    routed = [f for f in ('percent_hack', 'source_route', 'bang_path') if f in forms]
+    if routed and not domains:
+        skipped.extend('%s: no relay_domains given' % f for f in routed)
+    elif routed:
+        home = domains[0]
+        built = {'percent_hack': '%s%%%s@%s' % (local, VICTIM, home),
+                 'source_route': '@%s:%s@%s' % (home, local, VICTIM),
+                 'bang_path': '%s!%s@%s' % (VICTIM, local, home)}
+        tests.extend((f, built[f]) for f in routed)
+    if 'parent_sibling' in forms:
+        if not domains:
+            skipped.append('parent_sibling: no relay_domains given')
+        for domain in domains[:MAX_SIBLING_DOMAINS]:
+            parent = domain.partition('.')[2]
+            if not parent:
+                skipped.append('parent_sibling: %s has no parent domain' % domain)
+                continue
+            sibling = '%s.%s' % (SIBLING_LABEL, parent)
+            if _inside(sibling, domains):
+                skipped.append('parent_sibling: %s is itself relayed' % sibling)
+                continue
+            tests.append(('parent_sibling', '%s@%s' % (local, sibling)))
+    seen = set()
+    unique = []
+    for form, address in tests:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            unique.append((form, address))
+    return unique, skipped
 
 
 def banner_disclosures(banner):
@@ -201,7 +342,8 @@ class Probe(object):
 
     def run(self):
         params = self.params
-        result = dict(changed=False, reachable=False, banner_discloses=[], tls_versions={})
+        result = dict(changed=False, reachable=False, banner_discloses=[], tls_versions={},
+                      relay_accepted=[], relay_untested=[], relay_skipped=[], relay_complete=True)
         try:
             client, code, banner = self.connect()
         except (OSError, smtplib.SMTPException) as exc:
@@ -218,6 +360,8 @@ class Probe(object):
             offered = result.get('starttls', {}).get('offered')
             for version in params['tls_versions']:
                 result['tls_versions'][version] = self.try_version(version) if offered else 'not offered'
+            if params['relay_recipient']:
+                self.relay(result)
         return result
 
     def session(self, client, result):
@@ -238,8 +382,6 @@ class Probe(object):
         if params['vrfy_address']:
             result['vrfy'] = self.lookup(client, 'VRFY')
             result['expn'] = self.lookup(client, 'EXPN')
-        if params['relay_recipient']:
-            result['relay'] = self.relay_test(client)
 
     def lookup(self, client, verb):
         code, message = client.docmd(verb, self.params['vrfy_address'])
@@ -248,11 +390,84 @@ class Probe(object):
         answer['disclosed'] = code in (250, 251)
         return answer
 
-    def relay_test(self, client):
+    def relay(self, result):
+        """Every relay form, a few per session, within the time budget."""
+        params = self.params
+        tests, result['relay_skipped'] = relay_tests(params['relay_recipient'], params['relay_domains'],
+                                                     params['relay_forms'])
+        deadline = time.monotonic() + params['relay_time_budget']
+        answers = []
+        client = None
+        in_session = 0
+        lost = 0
+        index = 0
+        while index < len(tests):
+            form, recipient = tests[index]
+            if time.monotonic() >= deadline:
+                break
+            try:
+                if client is None or in_session >= RELAY_BATCH:
+                    if client is not None:
+                        self.close(client)
+                    client = self.relay_session()
+                    in_session = 0
+                outcome = self.relay_test(client, recipient)
+            except (OSError, smtplib.SMTPException) as exc:
+                # Dropped (error limit, idle timeout, rate limit): one more try in a new session.
+                self.close_quietly(client)
+                client = None
+                lost += 1
+                if lost > 1 or time.monotonic() >= deadline:
+                    answers.append(dict(form=form, recipient=recipient, accepted=False, stage='untested',
+                                        error='%s: %s' % (type(exc).__name__, to_text(exc))))
+                    index += 1
+                    lost = 0
+                continue
+            lost = 0
+            in_session += 1
+            answers.append(dict(outcome, form=form, recipient=recipient))
+            index += 1
+        if client is not None:
+            self.close(client)
+        for form, recipient in tests[index:]:
+            answers.append(dict(form=form, recipient=recipient, accepted=False, stage='untested',
+                                error='relay_time_budget of %ss spent' % params['relay_time_budget']))
+        result['relay_tests'] = answers
+        result['relay'] = dict((k, v) for k, v in answers[0].items() if k not in ('form', 'recipient'))
+        result['relay_accepted'] = ['%s <%s>' % (a['form'], a['recipient']) for a in answers if a['accepted']]
+        result['relay_untested'] = ['%s <%s>' % (a['form'], a['recipient']) for a in answers
+                                    if a['stage'] == 'untested']
+        result['relay_complete'] = not result['relay_untested']
+
+    def relay_session(self):
+        """A new session ready for MAIL FROM: EHLO, and STARTTLS when offered (as a real client would)."""
+        params = self.params
+        client, code, dummy = self.connect()
+        if code != 220:
+            self.close_quietly(client)
+            raise smtplib.SMTPResponseException(code, 'greeting refused')
+        client.ehlo(params['helo_name'])
+        if params['starttls'] and client.has_extn('starttls'):
+            try:
+                client.starttls(context=tls_context())
+                client.ehlo(params['helo_name'])
+            except ssl.SSLError:
+                # TLS is measured elsewhere; the relay test goes on in a plain session.
+                self.close_quietly(client)
+                client, code, dummy = self.connect()
+                client.ehlo(params['helo_name'])
+        return client
+
+    def relay_test(self, client, recipient):
         code, message = client.docmd('MAIL FROM:<%s>' % self.params['relay_sender'])
         if code // 100 != 2:
+            if code == 421 or code < 0:
+                raise smtplib.SMTPServerDisconnected('MAIL FROM answered %d %s' % (code, to_text(message)))
+            client.docmd('RSET')
             return dict(reply(code, message), accepted=False, stage='mail')
-        code, message = client.docmd('RCPT TO:<%s>' % self.params['relay_recipient'])
+        code, message = client.docmd('RCPT TO:<%s>' % recipient)
+        if code == 421:
+            raise smtplib.SMTPServerDisconnected('RCPT TO answered %d %s' % (code, to_text(message)))
         outcome = dict(reply(code, message), accepted=code // 100 == 2, stage='rcpt')
         client.docmd('RSET')
         return outcome
@@ -282,6 +497,14 @@ class Probe(object):
         except (OSError, smtplib.SMTPException):
             client.close()
 
+    @staticmethod
+    def close_quietly(client):
+        if client is not None:
+            try:
+                client.close()
+            except (OSError, smtplib.SMTPException):
+                pass
+
 
 def main():
     module = AnsibleModule(
@@ -295,6 +518,9 @@ def main():
             vrfy_address=dict(type='str', default='root'),
             relay_sender=dict(type='str', default='probe@example.net'),
             relay_recipient=dict(type='str', default='relay-test@example.com'),
+            relay_domains=dict(type='list', elements='str', default=[]),
+            relay_forms=dict(type='list', elements='str', default=list(RELAY_FORMS), choices=list(RELAY_FORMS)),
+            relay_time_budget=dict(type='float', default=60),
         ),
         supports_check_mode=True,
     )
@@ -304,8 +530,14 @@ def main():
     for name in ('helo_name', 'vrfy_address', 'relay_sender', 'relay_recipient'):
         if re.search(r'[\x00-\x1f\x7f<>]', params[name] or ''):
             module.fail_json(msg='%s: control characters and angle brackets are not allowed' % name)
-    if params['timeout'] <= 0:
-        module.fail_json(msg='timeout: must be positive, got %s' % params['timeout'])
+    for domain in params['relay_domains']:
+        if not DOMAIN.match(str(domain)):
+            module.fail_json(msg='relay_domains: %r is not a domain name' % (domain,))
+    if params['relay_recipient'] and '@' not in params['relay_recipient']:
+        module.fail_json(msg='relay_recipient: %r has no domain' % params['relay_recipient'])
+    for name in ('timeout', 'relay_time_budget'):
+        if params[name] <= 0:
+            module.fail_json(msg='%s: must be positive, got %s' % (name, params[name]))
     socket.setdefaulttimeout(params['timeout'])
     module.exit_json(**Probe(params).run())
 

@@ -75,3 +75,73 @@ def test_fail_on_violation_and_bad_policy(servers):
     result = run_module({'policy': [{'name': 'db', 'port': 5432}], 'internal_networks': ['10.0.0.0/33']})
     assert result.get('failed') is True
     assert "internal_networks: '10.0.0.0/33' is not a network" in result['msg']
+
+
+def test_baseline_flags_what_the_policy_allows(servers):
+    loop_port, wild_port = servers
+    policy = [{'name': 'loop', 'port': loop_port, 'bind': 'loopback'},
+              {'name': 'declared', 'port': wild_port, 'bind': 'public', 'required': False}]
+    result = run_module({'policy': policy, 'protocols': ['tcp'],
+                         'baseline': {'public_ports': [25, 465, 587], 'internal': ['10.89.0.2', '8.8.8.8'],
+                                      'private_only': True}})
+    mine = [f for f in result['findings'] if f['port'] in (loop_port, wild_port)]
+    assert [(f['check'], f['kind'], f['address'], f['port']) for f in mine] == [
+        ('baseline', 'outside_baseline', '0.0.0.0', wild_port)]
+    assert mine[0]['process'] and 'faces the outside' in mine[0]['reason']
+    assert not [v for v in result['violations'] if v['port'] in (loop_port, wild_port)]
+    assert result['baseline']['internal'] == ['10.89.0.2/32']
+    assert result['baseline']['ignored'] == ['8.8.8.8 (globally routable: only securemail_audit_internal can make it '
+                                             'internal)']
+    assert result['compliant'] is False
+
+    # Told that the port may face the outside, the audit accepts it.
+    result = run_module({'policy': policy, 'protocols': ['tcp'], 'baseline': {'public_ports': [wild_port]}})
+    assert not [f for f in result['findings'] if f['port'] == wild_port]
+
+
+def test_key_files_document_roots_and_database_rules(tmp_path):
+    key = tmp_path / 'server.key'
+    key.write_text('-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n')
+    cert = tmp_path / 'server.crt'
+    cert.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    pg_key = tmp_path / 'pg.key'
+    pg_key.write_text(key.read_text())
+    os.chmod(str(key), 0o644)
+    os.chmod(str(cert), 0o644)
+    os.chmod(str(pg_key), 0o640)
+    os.chown(str(pg_key), 0, 0)
+    result = run_module({
+        'policy': [], 'protocols': ['udp'],
+        'private_keys': [{'path': str(key), 'service': 'postfix'}, {'path': str(cert), 'service': 'postfix'},
+                         {'path': str(pg_key), 'service': 'postgresql', 'group_readable_by': 'root'},
+                         {'path': str(tmp_path / 'gone.key'), 'service': 'apache'}],
+        'document_roots': [{'path': '/var/www/quarantine', 'service': 'quarantine web'},
+                           {'path': '/etc', 'service': 'quarantine web'}],
+        'postgresql': {'settings': {'ssl': 'on', 'ssl_min_protocol_version': 'TLSv1', 'ssl_ciphers': 'ALL'},
+                       'hba_rules': [{'line_number': 7, 'type': 'host', 'database': ['all'], 'user_name': ['all'],
+                                      'address': '192.0.2.0', 'netmask': '255.255.255.0',
+                                      'auth_method': 'scram-sha-256', 'error': None}]},
+    })
+    assert sorted((f['check'], f['reason']) for f in result['findings'] if f['check'] != 'baseline') == [
+        ('document root', 'quarantine web DocumentRoot /etc is outside /var/www and /srv'),
+        ('pg_hba', 'pg_hba.conf line 7 (host all all 192.0.2.0/24 scram-sha-256) lets remote clients in without TLS '
+                   '(use hostssl)'),
+        ('postgresql tls', "ssl_ciphers 'ALL': ALL lets in unauthenticated (aNULL) cipher suites"),
+        ('postgresql tls', 'ssl_min_protocol_version is TLSv1 (below TLSv1.2)'),
+        ('tls keys', 'apache TLS key %s cannot be read: No such file or directory' % (tmp_path / 'gone.key')),
+        ('tls keys', 'postfix TLS key %s is readable by others (0644 root:root)' % key),
+    ]
+    # The certificate is listed but holds no key; root:root 0640 is what group_readable_by allowed here.
+    assert [(k['service'], k['holds_key'], k['mode']) for k in result['keys']] == [
+        ('postfix', True, '0644'), ('postfix', False, '0644'), ('postgresql', True, '0640'), ('apache', False, None)]
+    assert 'MIIB' not in json.dumps(result)
+
+
+def test_bad_baseline_and_relative_paths_are_refused():
+    result = run_module({'policy': [], 'baseline': {'public_ports': [25, 'smtp']}})
+    assert result.get('failed') is True
+    assert result['msg'] == "baseline.public_ports: 'smtp' is not a port (25, tcp/25, udp/68)"
+    result = run_module({'policy': [], 'baseline': {'internal': ['10.0.0.0/33']}})
+    assert result.get('failed') is True and result['msg'] == "baseline.internal: '10.0.0.0/33' is not an address or network"
+    result = run_module({'policy': [], 'private_keys': [{'path': 'relative.key', 'service': 'apache'}]})
+    assert result.get('failed') is True and "apache: path" in result['msg'] and 'is not absolute' in result['msg']

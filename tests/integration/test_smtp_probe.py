@@ -21,10 +21,21 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('postfix',
                                 reason='needs root and Postfix (make host installs it)')
 
 
+# Recipients the hardened listener must refuse and the open ones accept (see server()).
+ROUTED = ['percent_hack <relay-test%victim.example@example.org>',
+          'source_route <@example.org:relay-test@victim.example>',
+          'bang_path <victim.example!relay-test@example.org>']
+
+
 @pytest.fixture(scope='module')
-def server():
+def postfix():
+    """One Postfix on loopback relaying example.org, with three smtpd listeners:
+    hardened (the role's relay restrictions), open (mynetworks takes in the
+    probe: relays anything, the classic misconfiguration) and routing (relay restrictions right, but
+    allow_untrusted_routing=yes lets sender-routed addresses through a relay
+    domain, the percent-hack hole)."""
     base, etc, spool, data = postfix_tree('smtp-probe-')
-    port = free_port()
+    port, open_port, routing_port, strict_port = free_port(), free_port(), free_port(), free_port()
     subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj',
                     '/CN=probe-test.example.org', '-keyout', os.path.join(etc, 'key.pem'),
                     '-out', os.path.join(etc, 'cert.pem')], check=True, capture_output=True)
@@ -39,6 +50,7 @@ def server():
             'inet_protocols = ipv4',
             'myhostname = probe-test.example.org',
             'mydestination =',
+            'relay_domains = example.org',
             'mynetworks = 192.0.2.1/32',
             'smtpd_banner = $myhostname ESMTP Postfix (Debian/GNU)',
             'disable_vrfy_command = yes',
@@ -52,16 +64,28 @@ def server():
     with open('/usr/share/postfix/master.cf.dist') as handle:
         master = handle.read()
     master = master.replace('smtp      inet  n       -       y', '127.0.0.1:%d inet  n       -       n' % port, 1)
+    # The classic open relay: a mynetworks that takes in the world (here: the probe's own address).
+    master += '127.0.0.1:%d inet n - n - - smtpd -o mynetworks=127.0.0.0/8\n' % open_port
+    master += '127.0.0.1:%d inet n - n - - smtpd -o allow_untrusted_routing=yes\n' % routing_port
+    # Hangs up on a client after its second error: the probe must reconnect and still try every form.
+    master += ('127.0.0.1:%d inet n - n - - smtpd -o smtpd_soft_error_limit=1 -o smtpd_hard_error_limit=2 '
+               '-o smtpd_error_sleep_time=0\n' % strict_port)
     with open(os.path.join(etc, 'master.cf'), 'w') as handle:
         handle.write(master)
     started = run_postfix(etc, 'start')
     if started.returncode != 0:
         with open(os.path.join(base, 'maillog')) as handle:
             pytest.fail('postfix start failed: %s\n%s' % (started.stdout, handle.read()))
-    assert listening(port), 'postfix did not start listening on %d' % port
-    yield port
+    for each in (port, open_port, routing_port, strict_port):
+        assert listening(each), 'postfix did not start listening on %d' % each
+    yield dict(hardened=port, open=open_port, routing=routing_port, strict=strict_port)
     run_postfix(etc, 'stop')
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def server(postfix):
+    return postfix['hardened']
 
 
 def probe(args):
@@ -91,6 +115,67 @@ def test_probe_sees_what_a_client_sees(server):
     assert result['relay']['accepted'] is False
     assert result['relay']['code'] == 554 and 'Relay access denied' in result['relay']['message']
     assert result['changed'] is False
+    # Without relay_domains the routed and sibling forms cannot be built, and say so.
+    assert sorted(result['relay_skipped']) == ['bang_path: no relay_domains given', 'parent_sibling: no relay_domains given',
+                                               'percent_hack: no relay_domains given', 'source_route: no relay_domains given']
+    assert result['relay_accepted'] == [] and result['relay_complete'] is True
+
+
+def test_hardened_server_refuses_every_relay_form(postfix):
+    result = probe({'host': '127.0.0.1', 'port': postfix['hardened'], 'vrfy_address': '',
+                    'relay_domains': ['example.org']})
+    tests = result['relay_tests']
+    assert [t['form'] for t in tests] == ['relay_recipient', 'foreign', 'foreign', 'foreign', 'address_literal',
+                                          'percent_hack', 'source_route', 'bang_path', 'parent_sibling']
+    assert [t['recipient'] for t in tests] == [
+        'relay-test@example.com', 'relay-test@example.net', 'relay-test@victim.example', 'relay-test@probe.test',
+        'relay-test@[192.0.2.1]', 'relay-test%victim.example@example.org', '@example.org:relay-test@victim.example',
+        'victim.example!relay-test@example.org', 'relay-test@securemail-probe.org']
+    for test in tests:
+        assert test['stage'] == 'rcpt' and test['accepted'] is False, test
+        assert test['code'] // 100 in (4, 5), test
+    assert result['relay_accepted'] == [] and result['relay_untested'] == [] and result['relay_complete'] is True
+    # A relay domain itself is not foreign: the probe must not count it as a relay.
+    assert 'relay-test@example.org' not in [t['recipient'] for t in tests]
+
+
+def test_open_relay_is_flagged_form_by_form(postfix):
+    result = probe({'host': '127.0.0.1', 'port': postfix['open'], 'vrfy_address': '', 'relay_domains': ['example.org']})
+    assert result['relay']['accepted'] is True
+    assert result['relay_accepted'] == [
+        'relay_recipient <relay-test@example.com>', 'foreign <relay-test@example.net>',
+        'foreign <relay-test@victim.example>', 'foreign <relay-test@probe.test>',
+        'address_literal <relay-test@[192.0.2.1]>'] + ROUTED + ['parent_sibling <relay-test@securemail-probe.org>']
+    assert result['relay_complete'] is True
+
+
+def test_untrusted_routing_is_flagged_even_when_foreign_domains_are_refused(postfix):
+    result = probe({'host': '127.0.0.1', 'port': postfix['routing'], 'vrfy_address': '',
+                    'relay_domains': ['example.org']})
+    assert result['relay']['accepted'] is False
+    # Postfix strips a source route (RFC 5321 4.1.1.3), so that form stays refused; the other two get through.
+    assert result['relay_accepted'] == [ROUTED[0], ROUTED[2]]
+    assert result['relay_complete'] is True
+
+
+def test_a_server_that_hangs_up_after_two_errors_is_still_probed_completely(postfix):
+    result = probe({'host': '127.0.0.1', 'port': postfix['strict'], 'vrfy_address': '',
+                    'relay_domains': ['example.org']})
+    assert result['relay_complete'] is True, result['relay_untested']
+    assert len(result['relay_tests']) == 9
+    assert all(t['stage'] == 'rcpt' and t['code'] == 554 for t in result['relay_tests']), result['relay_tests']
+
+
+def test_sibling_of_a_subdomain_and_time_budget(postfix):
+    result = probe({'host': '127.0.0.1', 'port': postfix['open'], 'vrfy_address': '', 'tls_versions': [],
+                    'relay_domains': ['mx.example.org'], 'relay_forms': ['parent_sibling']})
+    assert [t['recipient'] for t in result['relay_tests']] == ['relay-test@example.com',
+                                                               'relay-test@securemail-probe.example.org']
+    # A budget too small for even one answer: every test is reported untested, none is counted refused.
+    result = probe({'host': '127.0.0.1', 'port': postfix['hardened'], 'vrfy_address': '',
+                    'relay_domains': ['example.org'], 'relay_time_budget': 0.000001})
+    assert result['relay_complete'] is False and result['relay_accepted'] == []
+    assert len(result['relay_untested']) == len(result['relay_tests']) == 9
 
 
 def test_unreachable_is_a_result_not_a_crash():
@@ -105,3 +190,9 @@ def test_bad_input_is_named():
     assert result['failed'] is True and result['msg'] == 'port: 70000 is out of range 1-65535'
     result = probe({'host': '127.0.0.1', 'relay_recipient': 'a@b.example\r\nDATA'})
     assert result['failed'] is True and result['msg'].startswith('relay_recipient: control characters')
+    result = probe({'host': '127.0.0.1', 'relay_domains': ['example.org', 'bad domain']})
+    assert result['failed'] is True and result['msg'] == "relay_domains: 'bad domain' is not a domain name"
+    result = probe({'host': '127.0.0.1', 'relay_forms': ['percent']})
+    assert result['failed'] is True and 'relay_forms' in result['msg']
+    result = probe({'host': '127.0.0.1', 'relay_time_budget': 0})
+    assert result['failed'] is True and result['msg'] == 'relay_time_budget: must be positive, got 0.0'

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -9,9 +10,45 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, pg_startup, send_mail
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, send_mail
 
 ROOT = Path(__file__).resolve().parents[3]
+
+# The database takes the gateways over TLS only (hostssl), so the startup
+# asks for TLS first (SSLRequest), as psql with sslmode=require does.
+_PG_TLS_STARTUP = r"""
+import socket, ssl, struct, sys
+addr, port, user, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+try:
+    s = socket.create_connection((addr, port), timeout=5)
+except OSError as e:
+    print("refused", type(e).__name__)
+    sys.exit(0)
+s.sendall(struct.pack("!ii", 8, 80877103))
+if s.recv(1) != b"S":
+    print("no-tls")
+    sys.exit(0)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(s)
+params = b"user\0" + user.encode() + b"\0database\0" + db.encode() + b"\0\0"
+s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+kind = s.recv(1)
+body = s.recv(4096)
+if kind == b"R":
+    print("auth-requested", s.version())
+elif kind == b"E":
+    print("rejected", body.decode("utf-8", "replace").replace("\0", " "))
+else:
+    print("other", kind)
+"""
+
+
+def pg_tls_startup(host, addr, port=5432, user="quarantine", db="quarantine"):
+    """From ``host``, a PostgreSQL session over TLS up to authentication: "auth-requested TLSv1.3", "rejected ..."."""
+    args = " ".join(shlex.quote(str(a)) for a in (addr, port, user, db))
+    return host.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _PG_TLS_STARTUP)).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +57,14 @@ def db_int(db):
 
 
 @pytest.mark.parametrize("client", ["gw1", "gw2"])
-def test_database_accepts_the_gateways(client, gw1, gw2, db_int):
+def test_database_accepts_the_gateways_over_tls(client, gw1, gw2, db_int):
     host = {"gw1": gw1, "gw2": gw2}[client]
-    assert pg_startup(host, db_int) == "auth-requested"
+    assert pg_tls_startup(host, db_int) in ("auth-requested TLSv1.2", "auth-requested TLSv1.3")
 
 
 @pytest.mark.parametrize("client", ["hub", "outsider"])
 def test_database_refuses_others(client, hub, outsider, db_int):
-    answer = pg_startup({"hub": hub, "outsider": outsider}[client], db_int)
+    answer = pg_tls_startup({"hub": hub, "outsider": outsider}[client], db_int)
     assert answer.startswith("rejected") or answer.startswith("refused"), answer
     if answer.startswith("rejected"):
         assert "no pg_hba.conf entry" in answer
@@ -52,11 +89,11 @@ def test_hub_accepts_smtp_only_from_the_gateways(outsider, hub):
     assert outcome.startswith("554") or outcome.startswith("550"), outcome
 
 
-def audit(tmp_path):
+def audit(tmp_path, *extra):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="0")
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-         str(ROOT / "playbooks" / "audit.yml"), "-e", "securemail_audit_dir=%s" % tmp_path],
+         str(ROOT / "playbooks" / "audit.yml"), "-e", "securemail_audit_dir=%s" % tmp_path] + list(extra),
         capture_output=True, text=True, env=env, check=False)
     results = {p.stem: json.loads(p.read_text()) for p in Path(tmp_path).glob("*.json")}
     return proc, results
@@ -67,23 +104,82 @@ def failed_checks(results):
             if any(not c["ok"] for c in r["checks"])}
 
 
-def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw2, db):
+def reasons(results, host, check):
+    """The finding texts of one check on one host (a check's detail is a text or a list of texts)."""
+    detail = [c["detail"] for c in results[host]["checks"] if c["check"] == check][0]
+    return detail if isinstance(detail, list) else [detail]
+
+
+# What the second audit is told gw1's Postfix role declared: the listener the
+# test adds by hand, as postfix_extra_services would (the policy then allows it).
+DECLARED_2526 = {"cluster_gw1_declared_services": [
+    {"service": "0.0.0.0:2526", "type": "inet", "private": "n", "unpriv": "-", "chroot": "n", "wakeup": "-",
+     "maxproc": "-", "command": "smtpd"}]}
+
+
+def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db):
     proc, results = audit(tmp_path / "clean")
     print((tmp_path / "clean" / "report.md").read_text() if (tmp_path / "clean" / "report.md").exists() else "")
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert sorted(results) == ["cl-db", "cl-gw1", "cl-gw2", "cl-hub"]
     assert failed_checks(results) == {}
     html = (tmp_path / "clean" / "report.html").read_text()
-    assert html.count('class="pass"') >= 8 and 'class="fail"' not in html
+    assert html.count('class="pass"') >= 20 and 'class="fail"' not in html
+    # The independent checks really ran where they apply, on the files the daemons use.
+    assert {c["check"] for c in results["cl-db"]["checks"]} >= {"baseline", "tls keys", "pg_hba", "postgresql tls",
+                                                               "document root"}
+    db_keys = {k["service"]: k for k in results["cl-db"]["keys"] if k["holds_key"]}
+    assert db_keys["postgresql"]["mode"] == "0640" and db_keys["postgresql"]["group"] == "ssl-cert"
+    assert db_keys["apache"]["mode"] == "0600"
+    gw_keys = [k for k in results["cl-gw2"]["keys"] if k["holds_key"]]
+    assert [k["service"] for k in gw_keys] == ["postfix"] and gw_keys[0]["mode"] == "0600"
+    assert len(results["cl-gw1"]["relay_tests"]) >= 9
+    assert all(not t["accepted"] for t in results["cl-gw1"]["relay_tests"])
 
-    # Break two hosts on purpose: VRFY back on gw2, PostgreSQL on every address on db.
-    assert gw2.run("postconf -e disable_vrfy_command=no && postfix reload").rc == 0
-    broke = db.run("runuser -u postgres -- psql -Xc \"ALTER SYSTEM SET listen_addresses = '*'\" && service postgresql restart")
+    # Break hosts on purpose, several things in one audit run:
+    # gw1: a listener on every address that the role declares (postfix_extra_services): the policy allows it,
+    #      the baseline must not.
+    assert gw1.run("postconf -M '0.0.0.0:2526/inet=0.0.0.0:2526 inet n - n - - smtpd' && postfix reload").rc == 0
+    # gw2: VRFY back on, sender-routed addresses relayed through example.org, its TLS key readable by all.
+    gw2_key = gw2.check_output("postconf -xh smtpd_tls_chain_files").split(",")[0].strip()
+    broke = gw2.run("postconf -e disable_vrfy_command=no relay_recipient_maps= allow_untrusted_routing=yes"
+                    " && chmod 0644 %s && postfix reload" % gw2_key)
+    assert broke.rc == 0, broke.stderr
+    # db: PostgreSQL on every address, a remote network let in without TLS, TLSv1 allowed; the Apache key
+    #     readable by all and the quarantine's document root moved to /etc.
+    broke = db.run(
+        "runuser -u postgres -- psql -Xc \"ALTER SYSTEM SET listen_addresses = '*'\""
+        " && echo 'host all all 192.0.2.0/24 scram-sha-256' >> /etc/postgresql/15/main/pg_hba.conf"
+        " && echo \"ssl_min_protocol_version = 'TLSv1'\" >> /etc/postgresql/15/main/postgresql.conf"
+        " && service postgresql restart"
+        " && chmod 0644 /etc/apache2/securemail/quarantine.key"
+        " && sed -i 's#^\\( *DocumentRoot \\).*#\\1/etc#' /etc/apache2/sites-available/securemail-quarantine.conf")
     assert broke.rc == 0, broke.stderr
     time.sleep(3)
-    proc, results = audit(tmp_path / "broken")
+    proc, results = audit(tmp_path / "broken", "-e", json.dumps(DECLARED_2526))
     report = (tmp_path / "broken" / "report.md").read_text()
     print(report)
     assert proc.returncode != 0
-    assert failed_checks(results) == {"cl-db": ["exposure", "postgresql"], "cl-gw2": ["smtp"]}
-    assert "VRFY" in report and "0.0.0.0" in report
+    assert failed_checks(results) == {
+        "cl-db": ["baseline", "document root", "exposure", "pg_hba", "postgresql", "postgresql tls", "tls keys"],
+        "cl-gw1": ["baseline"],
+        "cl-gw2": ["smtp", "tls keys"],
+    }
+    assert reasons(results, "cl-gw1", "baseline") == [
+        "tcp 0.0.0.0:2526 (master) faces the outside; the audit baseline allows only tcp 25, tcp 465, tcp 587 on "
+        "non-internal addresses"]
+    smtp = reasons(results, "cl-gw2", "smtp")[0]
+    assert "VRFY is enabled" in smtp
+    assert "relays percent_hack <relay-test%victim.example@example.org>, bang_path <victim.example!relay-test@example.org>" \
+        in smtp, smtp
+    assert reasons(results, "cl-gw2", "tls keys") == [
+        "postfix TLS key %s is readable by others (0644 root:root)" % gw2_key]
+    assert reasons(results, "cl-db", "tls keys") == [
+        "apache TLS key /etc/apache2/securemail/quarantine.key is readable by others (0644 root:root)"]
+    assert reasons(results, "cl-db", "document root") == ["quarantine web DocumentRoot /etc is outside /var/www and /srv"]
+    hba = reasons(results, "cl-db", "pg_hba")
+    assert len(hba) == 1 and hba[0].endswith("(host all all 192.0.2.0/24 scram-sha-256) lets remote clients in "
+                                             "without TLS (use hostssl)"), hba
+    assert reasons(results, "cl-db", "postgresql tls") == ["ssl_min_protocol_version is TLSv1 (below TLSv1.2)"]
+    assert any(r.startswith("tcp 0.0.0.0:5432 (postgres) faces the outside") for r in reasons(results, "cl-db", "baseline"))
+    assert "VRFY" in report and "0.0.0.0" in report and "percent_hack" in report

@@ -116,3 +116,31 @@ def test_tls_key_is_private(gw):
 def test_gateway_has_no_local_delivery(gw):
     assert gw.run("postconf -h mydestination").stdout.strip() == ""
     assert gw.run("postconf -h local_transport").stdout.startswith("error:")
+
+
+def _handshake(host, target, cipher):
+    """openssl s_client STARTTLS on port 25 with one TLS 1.2 suite; the suite the server chose, or None."""
+    out = host.run("echo QUIT | timeout 30 openssl s_client -starttls smtp -connect %s:25 -servername gw.example.test "
+                   "-tls1_2 -cipher %s 2>&1" % (target, cipher)).stdout
+    for line in out.splitlines():
+        if ", Cipher is " in line:
+            chosen = line.split(", Cipher is ")[1].strip()
+            return None if chosen == "(NONE)" else chosen
+    return None
+
+
+def test_port_25_offers_only_forward_secret_suites(outsider, gw_ext):
+    # Issue 12: AES128-SHA (RSA key exchange, no forward secrecy) used to be
+    # accepted; kRSA in smtpd_tls_exclude_ciphers refuses it at every level.
+    assert _handshake(outsider, gw_ext, "AES128-SHA") is None
+    assert _handshake(outsider, gw_ext, "AES256-GCM-SHA384") is None
+    assert _handshake(outsider, gw_ext, "ECDHE-RSA-AES128-GCM-SHA256") == "ECDHE-RSA-AES128-GCM-SHA256"
+
+
+def test_subdomain_of_relay_domain_not_relayed(outsider, gw_ext, gw):
+    # Issue 12: relay_domains is out of parent_domain_matches_subdomains, so
+    # example.org does not make the gateway relay for anything.example.org.
+    assert "relay_domains" not in gw.run("postconf -h parent_domain_matches_subdomains").stdout
+    outcome = send_mail(outsider, gw_ext, 25, "sender@example.net", "alice@sub.example.org", "x",
+                        helo="outsider.example.net")
+    assert outcome.startswith("554") and "Relay access denied" in outcome, outcome

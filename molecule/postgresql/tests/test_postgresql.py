@@ -32,11 +32,15 @@ def sql(host, query):
     return host.check_output("echo %s | runuser -u postgres -- psql -X -At -d postgres" % shlex.quote(query))
 
 
-def login(host, addr, password, database="quarantine", user="quarantine"):
-    """psql over TCP as the quarantine role; the password only in the environment."""
+def login(host, addr, password, database="quarantine", user="quarantine", query="SELECT current_user", **libpq):
+    """psql over TCP as the quarantine role; the password only in the environment.
+
+    libpq: more PG* environment variables, e.g. sslmode="disable" for PGSSLMODE.
+    """
     env = "PGPASSWORD=%s " % shlex.quote(password) if password is not None else "PGPASSWORD= "
-    return host.run(env + "psql -X -w -At -h %s -p %d -U %s -d %s -c 'SELECT current_user'"
-                    % (addr, PORT, user, database))
+    env += "".join("PG%s=%s " % (name.upper().replace("_", ""), shlex.quote(value)) for name, value in libpq.items())
+    return host.run(env + "psql -X -w -At -h %s -p %d -U %s -d %s -c %s"
+                    % (addr, PORT, user, database, shlex.quote(query)))
 
 
 def localhost_has_ipv6(host):
@@ -78,11 +82,37 @@ def test_no_trust_on_host_lines(db):
     assert sql(db, "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'trust' OR error IS NOT NULL") == "0"
 
 
-def test_remote_lines_are_the_quarantine_database_only(db, db_int):
+def test_remote_lines_are_the_quarantine_database_only_over_tls(db, db_int):
     net = db_int.rsplit(".", 1)[0] + ".0/24"
     rules = sql(db, "SELECT type, database[1], user_name[1], address, netmask, auth_method FROM pg_hba_file_rules "
-                    "WHERE type = 'host' AND address NOT IN ('127.0.0.1', '::1')").splitlines()
-    assert rules == ["host|quarantine|quarantine|%s|255.255.255.0|scram-sha-256" % net.split("/")[0]]
+                    "WHERE type LIKE 'host%' AND address NOT IN ('127.0.0.1', '::1')").splitlines()
+    assert rules == ["hostssl|quarantine|quarantine|%s|255.255.255.0|scram-sha-256" % net.split("/")[0]]
+
+
+def test_no_remote_line_without_tls(db):
+    assert sql(db, "SELECT count(*) FROM pg_hba_file_rules WHERE type IN ('host', 'hostnossl') "
+                   "AND auth_method <> 'reject' AND address NOT IN ('127.0.0.1', '::1')") == "0"
+
+
+def test_cleartext_login_refused(db, db_int):
+    result = login(db, db_int, PASSWORD, sslmode="disable")
+    assert result.rc != 0 and "no pg_hba.conf entry" in result.stderr and "no encryption" in result.stderr, \
+        result.stderr
+
+
+def test_tls_settings_in_effect(db):
+    assert sql(db, "SHOW ssl") == "on"
+    assert sql(db, "SHOW ssl_min_protocol_version") == "TLSv1.2"
+    ciphers = sql(db, "SHOW ssl_ciphers").split(":")
+    assert ciphers and all(c.startswith(("ECDHE-", "DHE-")) and ("GCM" in c or "CHACHA20" in c) for c in ciphers)
+
+
+def test_tls_1_2_login_is_forward_secret(db, db_int):
+    result = login(db, db_int, PASSWORD, sslmode="require", ssl_max_protocol_version="TLSv1.2",
+                   query="SELECT version || ' ' || cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    assert result.rc == 0, result.stderr
+    version, cipher = result.stdout.split()
+    assert version == "TLSv1.2" and cipher.startswith(("ECDHE-", "DHE-")), result.stdout
 
 
 def test_password_encryption_is_scram(db):
@@ -165,3 +195,85 @@ def test_conf_d_override_is_found(db):
     finally:
         db.check_output("rm -f %s && pg_ctlcluster 15 main restart" % override)
     assert "0.0.0.0" not in bound(db)
+
+
+# Issue 12: what opens the database up is refused before anything changes,
+# each case on its own inventory host (all of them pg-db, one playbook run),
+# and each opt-in lets its case through (check mode: nothing changes).
+KEY_0644 = "/root/pg-case-0644.key"
+
+
+def hba(type_, address):
+    return [{"type": type_, "database": "quarantine", "user": "quarantine", "address": address,
+             "method": "scram-sha-256"}]
+
+
+REFUSED = [
+    ("postgresql_allowed_hosts", {"postgresql_allowed_hosts": ["0.0.0.0/0"]}),
+    ("postgresql_allowed_hosts", {"postgresql_allowed_hosts": ["203.0.113.0/24"]}),
+    ("postgresql_hba_extra", {"postgresql_hba_extra": hba("hostssl", "198.51.100.0/24")}),
+    ("postgresql_hba_extra", {"postgresql_hba_extra": hba("host", "10.0.0.0/8")}),
+    ("postgresql_ssl", {"postgresql_ssl": False}),
+    ("postgresql_extra_parameters", {"postgresql_extra_parameters": {"ssl_ciphers": "ALL:eNULL"}}),
+    ("postgresql_extra_parameters", {"postgresql_extra_parameters": {"ssl_min_protocol_version": "TLSv1"}}),
+    ("postgresql_ssl_key_file", {"postgresql_ssl_key_file": KEY_0644}),
+]
+OPT_INS = [
+    {"postgresql_allowed_hosts": ["203.0.113.0/24"], "postgresql_allow_public_networks": ["203.0.113.0/24"]},
+    {"postgresql_hba_extra": hba("host", "10.0.0.0/8"), "postgresql_allow_remote_without_tls": True},
+]
+
+
+def run_cases(cases, tmp_path, *options):
+    """cases.yml once, one inventory host (pg-db) per dict of variables, vars/pg-db.yml below them.
+
+    Returns, per case: [failure message or None, tasks that changed, WARNING tasks that ran].
+    """
+    hosts = {"case-%02d" % i: dict(variables, ansible_host="pg-db", ansible_connection="containers.podman.podman",
+                                   ansible_python_interpreter="/usr/bin/python3")
+             for i, variables in enumerate(cases)}
+    inventory = tmp_path / "cases.yml"
+    base = yaml.safe_load((SCENARIO / "vars" / "pg-db.yml").read_text())
+    inventory.write_text(yaml.safe_dump({"all": {"vars": base, "hosts": hosts}}))
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    proc = subprocess.run([playbook, "-i", str(inventory), str(SCENARIO / "cases.yml")] + list(options),
+                          capture_output=True, text=True, env=env, check=False)
+    report = json.loads(proc.stdout)
+    out = {host: [None, [], []] for host in hosts}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("changed"):
+                    out[host][1].append(task["task"]["name"])
+                if result.get("failed") and out[host][0] is None:
+                    items = [r.get("msg", "") for r in result.get("results", []) if r.get("failed")]
+                    out[host][0] = " ".join(items) or result.get("msg", "")
+                if "WARNING" in task["task"]["name"] and not result.get("skipped"):
+                    out[host][2].append(task["task"]["name"])
+    return [out["case-%02d" % i] for i in range(len(cases))]
+
+
+def test_dangerous_input_refused_before_any_change(db, tmp_path):
+    db.check_output("install -m 0644 /etc/ssl/private/ssl-cert-snakeoil.key %s" % KEY_0644)
+    before = checksums(db)
+    try:
+        results = run_cases([variables for _name, variables in REFUSED], tmp_path, "-f", "4")
+    finally:
+        db.run("rm -f %s" % KEY_0644)
+    for (name, variables), (message, changed, _warnings) in zip(REFUSED, results):
+        assert message is not None and message.startswith(name), (variables, message)
+        assert changed == [], (variables, changed)
+    assert checksums(db) == before
+
+
+def test_opt_ins_let_their_case_through(db, tmp_path):
+    before = checksums(db)
+    # Check mode: validation passes and the engine predicts the change. One
+    # fork, so the engine's per-host lock is never contended.
+    results = run_cases(OPT_INS, tmp_path, "--check", "-f", "1")
+    for variables, (message, _changed, warnings) in zip(OPT_INS, results):
+        assert message is None, (variables, message)
+        assert len(warnings) == 1, (variables, warnings)
+    assert checksums(db) == before

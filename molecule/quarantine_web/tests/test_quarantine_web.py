@@ -7,8 +7,13 @@ import subprocess
 import sys
 import tempfile
 
+from pathlib import Path
+
 import pytest
+import yaml
 from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, listeners
+
+SCENARIO = Path(__file__).resolve().parents[1]
 
 SERVER_NAME = "quarantine.example.test"
 HTTP_PORT = 28080
@@ -258,3 +263,91 @@ def test_foreign_listen_address_refused_and_host_unchanged(gw, external):
     output = proc.stdout + proc.stderr
     assert "quarantine_web_listen_address: 192.0.2.77 is not an address of" in output, output[-3000:]
     assert _tree_digest(gw) == before
+
+
+# Issue 12: what opens the host up is refused before anything changes (each
+# case on its own inventory host, all of them qw-gw, one playbook run), an
+# existing document root keeps its mode, and the opt-in lets an outside
+# document root through.
+CASE_KEY, CASE_CERT, CASE_KEY_0640 = "/root/qw-case.key", "/root/qw-case.crt", "/root/qw-case-0640.key"
+ROOT_LINK = "/var/www/qw-root-link"
+REFUSED = [
+    ("quarantine_web_document_root", {"quarantine_web_document_root": "/root"}),
+    ("quarantine_web_document_root", {"quarantine_web_document_root": ROOT_LINK}),
+    ("quarantine_web_document_root", {"quarantine_web_document_root": "/var/www-other"}),
+    ("quarantine_web_tls_cipher_suite", {"quarantine_web_tls_cipher_suite": "ALL:eNULL"}),
+    ("quarantine_web_tls_cipher_suite", {"quarantine_web_tls_cipher_suite": "AES128-SHA"}),
+    ("quarantine_web_tls_key_file", {"quarantine_web_tls_cert_file": CASE_CERT,
+                                     "quarantine_web_tls_key_file": CASE_KEY}),
+    ("quarantine_web_tls_key_file", {"quarantine_web_tls_cert_file": CASE_CERT,
+                                     "quarantine_web_tls_key_file": CASE_KEY_0640}),
+    ("quarantine_web_hsts_max_age", {"quarantine_web_hsts_max_age": 0}),
+]
+
+
+def run_cases(cases, tmp_path, *options):
+    """cases.yml once, one inventory host (qw-gw) per dict of variables.
+
+    Returns, per case: [failure message or None, tasks that changed, WARNING tasks that ran].
+    """
+    hosts = {"case-%02d" % i: dict(variables, ansible_host="qw-gw", ansible_connection="containers.podman.podman",
+                                   ansible_python_interpreter="/usr/bin/python3")
+             for i, variables in enumerate(cases)}
+    inventory = tmp_path / "cases.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    proc = subprocess.run([ansible, "-i", str(inventory), str(SCENARIO / "cases.yml")] + list(options),
+                          capture_output=True, text=True, env=env, check=False)
+    report = json.loads(proc.stdout)
+    out = {host: [None, [], []] for host in hosts}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("changed"):
+                    out[host][1].append(task["task"]["name"])
+                if result.get("failed") and out[host][0] is None:
+                    items = [r.get("msg", "") for r in result.get("results", []) if r.get("failed")]
+                    out[host][0] = " ".join(items) or result.get("msg", "")
+                if "WARNING" in task["task"]["name"] and not result.get("skipped"):
+                    out[host][2].append(task["task"]["name"])
+    return [out["case-%02d" % i] for i in range(len(cases))]
+
+
+def test_dangerous_input_refused_before_any_change(gw, tmp_path):
+    gw.check_output("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=qw-case -keyout %s -out %s 2>/dev/null"
+                    " && chmod 0644 %s && install -m 0640 %s %s && ln -sfn /root %s"
+                    % (CASE_KEY, CASE_CERT, CASE_KEY, CASE_KEY, CASE_KEY_0640, ROOT_LINK))
+    before, root_before = _tree_digest(gw), gw.file("/root").mode
+    try:
+        results = run_cases([variables for _name, variables in REFUSED], tmp_path, "-f", "4")
+    finally:
+        gw.run("rm -f %s %s %s %s" % (CASE_KEY, CASE_CERT, CASE_KEY_0640, ROOT_LINK))
+    for (name, variables), (message, changed, _warnings) in zip(REFUSED, results):
+        assert message is not None and message.startswith(name), (variables, message)
+        assert changed == [], (variables, changed)
+    assert _tree_digest(gw) == before
+    assert gw.file("/root").mode == root_before == 0o700
+    assert not gw.file("/root/index.html").exists
+
+
+def test_existing_document_root_keeps_its_mode_and_opt_in_lets_an_outside_one_through(gw, tmp_path):
+    gw.check_output("rm -rf /srv/qw-existing /opt/qw-outside && mkdir -p -m 0750 /srv/qw-existing")
+    try:
+        # The content part only (validate.yml runs with every tag): Apache's
+        # configuration is not touched.
+        results = run_cases([{"quarantine_web_document_root": "/srv/qw-existing"},
+                             {"quarantine_web_document_root": "/opt/qw-outside",
+                              "quarantine_web_allow_any_document_root": True}],
+                            tmp_path, "--tags", "quarantine_web_content", "-f", "1")
+        existing, outside = gw.file("/srv/qw-existing"), gw.file("/opt/qw-outside")
+        assert results[0][0] is None and results[1][0] is None, results
+        assert existing.mode == 0o750 and existing.user == "root"
+        assert gw.file("/srv/qw-existing/index.html").exists
+        assert not [name for name in results[0][1] if name.endswith("Document root, when missing")]
+        assert results[0][2] == [] and len(results[1][2]) == 1
+        assert results[1][2][0].endswith("WARNING the document root is outside /var/www and /srv")
+        assert outside.is_directory and outside.mode == 0o755
+    finally:
+        gw.run("rm -rf /srv/qw-existing /opt/qw-outside")

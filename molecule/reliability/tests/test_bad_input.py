@@ -96,7 +96,8 @@ MODULE_CASES = [
 def role_defaults(gw, sink_address):
     """What the inventory gives rl-gw, written out (the cases are other inventory hosts)."""
     return {
-        "postfix_relay_domains": ["example.org"], "postfix_smtpd_sender_restrictions": ["reject_non_fqdn_sender"],
+        "postfix_relay_domains": ["example.org"],
+        "postfix_relay_recipients": ["alice@example.org", "postmaster@example.org"], "postfix_smtpd_sender_restrictions": ["reject_non_fqdn_sender"],
         "postfix_smtpd_recipient_restrictions": ["reject_non_fqdn_recipient"],
         "postfix_mode": "gateway", "postfix_content_filter_enabled": False, "postfix_myhostname": "gw.example.test",
         "postfix_transport_map": {"example.org": "smtp:[%s]:25" % sink_address},
@@ -111,6 +112,8 @@ def role_defaults(gw, sink_address):
 def test_malformed_input_refused_before_any_change(gw, sink, gw_address, tmp_path):
     from conftest_lib import INTERNAL, address_by_prefix
     gw.run_expect([0], "test -f /root/rl-other.key || openssl genrsa -out /root/rl-other.key 2048 2>/dev/null")
+    for command in dangerous_others.SETUP:
+        gw.run_expect([0], command)
     base = role_defaults(gw, address_by_prefix(sink, INTERNAL))
     connection = {"ansible_connection": "containers.podman.podman", "ansible_host": "rl-gw",
                   "ansible_python_interpreter": "/usr/bin/python3"}
@@ -176,3 +179,41 @@ def test_malformed_input_refused_before_any_change(gw, sink, gw_address, tmp_pat
     assert result["daemons_untouched"]
     assert not result["secret_in_output"]
     assert result["leftovers"] == []
+
+
+def test_opt_in_lets_a_refused_input_through_in_check_mode(gw, sink, gw_address, tmp_path):
+    """Each documented opt-in turns its refusal into a run that passes validation.
+
+    The same playbook in check mode, one host per (refused input + opt-in):
+    no host may fail, and the gateway keeps every byte and PID (check mode
+    only predicts).
+    """
+    from conftest_lib import INTERNAL, address_by_prefix
+    base = role_defaults(gw, address_by_prefix(sink, INTERNAL))
+    connection = {"ansible_connection": "containers.podman.podman", "ansible_host": "rl-gw",
+                  "ansible_python_interpreter": "/usr/bin/python3"}
+    cases = [("postfix", refused, opt_in) for refused, opt_in in dangerous_postfix.OPT_INS]
+    cases += dangerous_others.OPT_INS
+    hosts = {}
+    for i, (role, refused, opt_in) in enumerate(cases):
+        hosts["opt-in-%02d" % i] = dict(base, quarantine_web_listen_address=gw_address["internal"],
+                                        rl_role=role, **connection, **refused, **opt_in)
+    inventory = tmp_path / "opt_ins.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"role_cases": {"hosts": hosts}}}}))
+    files_before, pids_before = checksums(gw), pids(gw)
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+         "-f", "4", "--check", str(SCENARIO / "bad_input.yml")],
+        capture_output=True, text=True, check=False,
+        env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1"))
+    report = json.loads(proc.stdout)
+    failed = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("failed") or result.get("unreachable"):
+                    failed.setdefault(host, result.get("msg", ""))
+    assert sorted(report["stats"]) == sorted(hosts)
+    assert failed == {}
+    assert checksums(gw) == files_before
+    assert pids(gw) == pids_before
