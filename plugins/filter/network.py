@@ -21,7 +21,8 @@ import re
 from ansible.errors import AnsibleFilterError
 
 # RFC 1123 labels; relay domains may start with "." (subdomain form in Postfix).
-DOMAIN_RE = re.compile(r'^\.?(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$')
+# \Z, not $: a name with a trailing newline must not pass.
+DOMAIN_RE = re.compile(r'^\.?(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z')
 
 
 def _network_text(value):

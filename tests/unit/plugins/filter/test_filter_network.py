@@ -100,3 +100,8 @@ def test_filters_are_registered():
     filters = nf.FilterModule().filters()
     for name in ('network_trust_problem', 'untrusted_networks', 'domain_scope_problem', 'public_suffix_domains'):
         assert filters[name] is getattr(nf, name)
+
+
+@pytest.mark.parametrize('value', ['example.org\n', 'example.org\nnet', '\nexample.org', 'exa mple.org', ''])
+def test_bad_domains_refuses_control_characters_and_blanks(value):
+    assert nf.bad_domains([value, 'example.org']) == [value]

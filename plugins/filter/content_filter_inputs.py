@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: securemail.gateway contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every decision on the content_filter role's variables, in one place."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+import re
+
+from ansible_collections.securemail.gateway.plugins.filter.network import bad_domains
+
+# [lowest, highest]. SpamAssassin's required_score is 5: a tag level below 1
+# marks ham as spam, a kill level below 3 holds ham in the quarantine, and
+# above 100 is no level at all. Each amavisd child takes some 100 MB.
+BOUNDS = {
+    'content_filter_spam_tag2_level': (1, 100),
+    'content_filter_spam_kill_level': (3, 100),
+    'content_filter_max_servers': (1, 50),
+    'content_filter_backup_retention': (1, 100),
+}
+# A number as Perl reads one, and nothing else (no inf, nan or 0x).
+NUMBER_RE = re.compile(r'^[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?$')
+# amavisd test-config accepts a name without a dot, but the daemon then
+# refuses to start; the name is also written into a Perl string.
+HOSTNAME_RE = re.compile(r'^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$')
+# 50-user is Perl that test-config runs as root: a quote in this path would
+# end the string and run what follows.
+PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')
+
+
+def _short(value, width=80):
+    text = str(value)
+    return text if len(text) <= width else text[:width - 3] + '...'
+
+
+def _number(value):
+    """The finite float a setting stands for, or None."""
+    if isinstance(value, bool) or not NUMBER_RE.match(str(value)):
+        return None
+    number = float(str(value).replace('_', ''))
+    return number if math.isfinite(number) else None
+
+
+def content_filter_input_problems(inputs):
+    """Problems with the role's variables: 'variable: reason' each; [] when none."""
+    problems = []
+    ports = [inputs.get('content_filter_listen_port'), inputs.get('content_filter_reinject_port')]
+    numbers = [int(p) if str(p).isdigit() else 0 for p in ports]
+    if not all(1 <= n <= 65535 for n in numbers) or numbers[0] == numbers[1]:
+        problems.append('content_filter_listen_port / content_filter_reinject_port: %s and %s must be distinct '
+                        'ports in 1-65535' % tuple(ports))
+    bad = bad_domains(inputs.get('content_filter_local_domains') or [])
+    if bad:
+        problems.append('content_filter_local_domains: not a domain name: %s' % ', '.join(str(b) for b in bad))
+    hostname = inputs.get('content_filter_hostname')
+    if not isinstance(hostname, str) or not HOSTNAME_RE.match(hostname):
+        problems.append('content_filter_hostname: %s is not a fully qualified host name (letters, digits, - and at '
+                        'least one dot; amavisd refuses to start without a dot, and the name is written into a '
+                        'Perl string)' % _short(hostname))
+    values = {}
+    for name, (low, high) in sorted(BOUNDS.items()):
+        values[name] = _number(inputs.get(name))
+        if values[name] is None or not low <= values[name] <= high:
+            problems.append('%s: %s must be a finite number from %s to %s' % (name, _short(inputs.get(name), 40),
+                                                                              low, high))
+    tag2, kill = values['content_filter_spam_tag2_level'], values['content_filter_spam_kill_level']
+    if tag2 is not None and kill is not None and tag2 > kill:
+        problems.append('content_filter_spam_tag2_level: %s must not be above content_filter_spam_kill_level (%s)'
+                        % (inputs['content_filter_spam_tag2_level'], inputs['content_filter_spam_kill_level']))
+    path = inputs.get('content_filter_quarantine_dir')
+    if not isinstance(path, str) or not PATH_RE.match(path) or '..' in path:
+        problems.append('content_filter_quarantine_dir: %s must be an absolute path of letters, digits and . _ - / '
+                        'without .. (it is written into a Perl string)' % _short(path))
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'content_filter_input_problems': content_filter_input_problems}

@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: securemail.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a role needs to know about paths on a managed host, read without changing anything.
+
+path_facts: whether a path exists (a dangling symlink does), is a symlink,
+where it really leads (every symlink resolved), and, after symlinks (what a
+daemon opens), its type, mode, owner and group in ansible.builtin.stat's field
+names, so securemail.gateway.private_key_problem takes it as it is.
+
+key_pair_facts: whether a private key belongs to a certificate, by comparing
+the public key OpenSSL derives from each. Only public keys are read back; no
+key material leaves this module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+import stat
+
+from ansible_collections.securemail.gateway.plugins.module_utils.audit import _name
+
+
+def path_facts(path):
+    """Facts about one path; mode, pw_name and gr_name are None when it does not resolve to anything."""
+    facts = dict(path=path, exists=False, islnk=False, isreg=False, isdir=False, real='', mode=None, pw_name=None,
+                 gr_name=None)
+    try:
+        facts.update(exists=os.path.lexists(path), islnk=os.path.islink(path),
+                     real=os.path.realpath(path) if path else '')
+        st = os.stat(path)
+    except (OSError, ValueError):
+        # ValueError: a NUL byte in the path, which names no file.
+        return facts
+    facts.update(isreg=stat.S_ISREG(st.st_mode), isdir=stat.S_ISDIR(st.st_mode), mode='%04o' % stat.S_IMODE(st.st_mode),
+                 pw_name=_name(pwd.getpwuid, st.st_uid), gr_name=_name(grp.getgrgid, st.st_gid))
+    return facts
+
+
+def _public_key(run, args):
+    """The PEM public key ``openssl ARGS`` prints, and '' or the first line of its complaint."""
+    rc, out, err = run(args)
+    if rc != 0:
+        lines = (err or '').strip().splitlines()
+        return None, '%s: %s' % (args[0], lines[0] if lines else 'exit status %d' % rc)
+    return out, ''
+
+
+def key_pair_facts(cert, key, run):
+    """Whether ``key`` is the private key of ``cert``: dict(match=True/False, or None when a file is missing, error=str).
+
+    ``run(args)`` runs ``openssl ARGS`` and returns (rc, stdout, stderr). Only
+    regular files (after symlinks) are handed to OpenSSL, so a FIFO or a device
+    cannot block it; an encrypted key is not prompted for, it does not match.
+    """
+    missing = ['%s %s is not a regular file' % (what, path)
+               for what, path in (('certificate', cert), ('key', key)) if not os.path.isfile(path)]
+    if missing:
+        return dict(match=None, error='; '.join(missing))
+    cert_public, cert_error = _public_key(run, ['x509', '-noout', '-pubkey', '-in', cert])
+    key_public, key_error = _public_key(run, ['pkey', '-pubout', '-passin', 'pass:', '-in', key])
+    return dict(match=cert_public is not None and cert_public == key_public,
+                error='; '.join(e for e in (cert_error, key_error) if e))

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+"""The content_filter role's refusals (plugins/filter/content_filter_inputs.py)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.securemail.gateway.plugins.filter.content_filter_inputs import content_filter_input_problems
+
+from role_input_cases import ROOT, cases_of, molecule_tables
+
+
+def defaults(**changes):
+    with open(os.path.join(ROOT, 'roles', 'content_filter', 'defaults', 'main.yml')) as f:
+        values = yaml.safe_load(f)
+    values['content_filter_hostname'] = 'gw.example.test'
+    values.update(changes)
+    return values
+
+
+# The issue-12 table, the malformed-input table of the reliability scenario,
+# and a few more next to them.
+CASES = cases_of('content_filter') + [
+    case for case in molecule_tables('reliability/tests/test_bad_input.py')['ROLE_CASES']
+    if case[1] == 'content_filter' and case[0] != 'content_filter_spam_destiny'  # a choice: the argument spec's
+] + [
+    ('content_filter_listen_port', 'content_filter', {'content_filter_reinject_port': 10024}),
+    ('content_filter_quarantine_dir', 'content_filter', {'content_filter_quarantine_dir': '/var/lib/../../etc'}),
+    ('content_filter_quarantine_dir', 'content_filter', {'content_filter_quarantine_dir': 'relative/dir'}),
+    ('content_filter_hostname', 'content_filter', {'content_filter_hostname': 'gw'}),
+    ('content_filter_hostname', 'content_filter', {'content_filter_hostname': ''}),
+    ('content_filter_hostname', 'content_filter', {'content_filter_hostname': 'gw.example.test"; die;'}),
+    ('content_filter_spam_kill_level', 'content_filter', {'content_filter_spam_kill_level': '1e999'}),
+    ('content_filter_spam_kill_level', 'content_filter', {'content_filter_spam_kill_level': 'nan'}),
+    ('content_filter_spam_tag2_level', 'content_filter', {'content_filter_spam_tag2_level': 0.5}),
+    ('content_filter_backup_retention', 'content_filter', {'content_filter_backup_retention': 0}),
+    ('content_filter_max_servers', 'content_filter', {'content_filter_max_servers': 'two'}),
+]
+
+
+def test_the_defaults_pass():
+    assert content_filter_input_problems(defaults()) == []
+
+
+def test_the_table_has_cases():
+    assert len(cases_of('content_filter')) >= 3 and len(CASES) >= 17
+
+
+@pytest.mark.parametrize('name,role,variables', CASES, ids=['%s-%d' % (c[0], i) for i, c in enumerate(CASES)])
+def test_each_case_is_refused_naming_its_variable(name, role, variables):
+    problems = content_filter_input_problems(defaults(**variables))
+    assert problems, variables
+    assert [p for p in problems if p.startswith(name + ' ') or p.startswith(name + ':')], problems
+
+
+def test_only_the_reason_tested():
+    problems = content_filter_input_problems(defaults(content_filter_spam_tag2_level=8,
+                                                      content_filter_spam_kill_level=7))
+    assert problems == ['content_filter_spam_tag2_level: 8 must not be above content_filter_spam_kill_level (7)']
+
+
+@pytest.mark.parametrize('value', [3, 3.5, '6.9', '1_0', 100])
+def test_numbers_within_bounds_pass(value):
+    assert content_filter_input_problems(defaults(content_filter_spam_kill_level=value,
+                                                  content_filter_spam_tag2_level=1)) == []

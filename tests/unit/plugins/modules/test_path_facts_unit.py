@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+"""path_facts: what it reports about paths, and how it compares a key with a certificate (no openssl here)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import json
+import os
+import pwd
+
+import pytest
+
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, path_facts
+from ansible_collections.securemail.gateway.plugins.modules import path_facts as module
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    os.chmod(str(tmp_path / 'file'), 0o640)
+    (tmp_path / 'dir').mkdir()
+    (tmp_path / 'link-to-file').symlink_to(tmp_path / 'file')
+    (tmp_path / 'link-to-dir').symlink_to('dir')
+    (tmp_path / 'dangling').symlink_to(tmp_path / 'nowhere')
+    os.mkfifo(str(tmp_path / 'fifo'))
+    return tmp_path
+
+
+def test_a_regular_file(tree):
+    path = str(tree / 'file')
+    assert path_facts(path) == dict(path=path, exists=True, islnk=False, isreg=True, isdir=False, real=path,
+                                    mode='0640', pw_name=ME, gr_name=MY_GROUP)
+
+
+def test_symlinks_are_followed_for_type_and_mode_and_resolved_for_real(tree):
+    to_file, to_dir = path_facts(str(tree / 'link-to-file')), path_facts(str(tree / 'link-to-dir'))
+    assert to_file['islnk'] and to_file['isreg'] and to_file['mode'] == '0640'
+    assert to_file['real'] == str(tree / 'file')
+    assert to_dir['islnk'] and to_dir['isdir'] and not to_dir['isreg'] and to_dir['real'] == str(tree / 'dir')
+
+
+def test_a_dangling_symlink_exists_but_leads_nowhere(tree):
+    facts = path_facts(str(tree / 'dangling'))
+    assert facts['exists'] and facts['islnk'] and not facts['isreg'] and not facts['isdir']
+    assert facts['mode'] is None and facts['pw_name'] is None and facts['real'] == str(tree / 'nowhere')
+
+
+@pytest.mark.parametrize('path', ['/nonexistent/path', '', 'a\0b'])
+def test_nothing_there(path):
+    facts = path_facts(path)
+    assert not facts['exists'] and not facts['isreg'] and facts['mode'] is None and facts['path'] == path
+
+
+def test_a_fifo_is_neither_file_nor_directory(tree):
+    facts = path_facts(str(tree / 'fifo'))
+    assert facts['exists'] and not facts['isreg'] and not facts['isdir']
+
+
+class Openssl(object):
+    """Stands in for openssl: the public key of a file is what follows 'pub:' in it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, args):
+        self.calls.append(args)
+        with open(args[-1]) as handle:
+            text = handle.read()
+        if not text.startswith('pub:'):
+            return 1, '', 'Could not read %s\nmore detail\n' % args[-1]
+        return 0, '-----BEGIN PUBLIC KEY-----\n%s\n' % text[4:], ''
+
+
+def pem(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_key_of_the_certificate_matches(tmp_path):
+    run = Openssl()
+    cert, key = pem(tmp_path, 'c', 'pub:A'), pem(tmp_path, 'k', 'pub:A')
+    assert key_pair_facts(cert, key, run) == dict(match=True, error='')
+    # Each file goes to its own command; an encrypted key is never prompted for.
+    assert run.calls == [['x509', '-noout', '-pubkey', '-in', cert], ['pkey', '-pubout', '-passin', 'pass:', '-in', key]]
+
+
+def test_another_key_does_not_match(tmp_path):
+    found = key_pair_facts(pem(tmp_path, 'c', 'pub:A'), pem(tmp_path, 'k', 'pub:B'), Openssl())
+    assert found == dict(match=False, error='')
+
+
+def test_what_openssl_cannot_read_does_not_match_and_says_why(tmp_path):
+    cert, key = pem(tmp_path, 'c', 'garbage'), pem(tmp_path, 'k', 'garbage')
+    assert key_pair_facts(cert, key, Openssl()) == dict(
+        match=False, error='x509: Could not read %s; pkey: Could not read %s' % (cert, key))
+    assert key_pair_facts(cert, key, lambda args: (3, '', ''))['error'] == 'x509: exit status 3; pkey: exit status 3'
+
+
+def test_openssl_never_sees_a_missing_or_special_file(tree):
+    run = Openssl()
+    cert = pem(tree, 'c', 'pub:A')
+    assert key_pair_facts(cert, str(tree / 'fifo'), run) == dict(
+        match=None, error='key %s is not a regular file' % (tree / 'fifo'))
+    assert key_pair_facts(str(tree / 'nowhere'), cert, run)['match'] is None
+    assert run.calls == []
+
+
+def test_the_documentation_is_yaml_with_the_options_the_module_takes():
+    import yaml
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert sorted(doc['options']) == ['key_pairs', 'paths']
+    assert doc['attributes']['check_mode']['support'] == 'full'
+    returned = yaml.safe_load(module.RETURN)
+    assert sorted(returned['paths']['contains']) == sorted(path_facts('/'))
+    assert sorted(returned['key_pairs']['contains']) == ['error', 'match']
+
+
+def run_main(capsys, args):
+    testing = pytest.importorskip('ansible.module_utils.testing')
+    with testing.patch_module_args(args):
+        with pytest.raises(SystemExit) as done:
+            module.main()
+    return done.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_main_reports_every_name_and_changes_nothing_in_check_mode(capsys, tree):
+    code, result = run_main(capsys, {'paths': {'f': str(tree / 'file'), 'n': 5}, '_ansible_check_mode': True})
+    assert code == 0 and result['changed'] is False and result['key_pairs'] == {}
+    assert result['paths']['f']['isreg'] and result['paths']['n']['path'] == '5'
+
+
+def test_main_refuses_a_pair_without_both_paths(capsys):
+    code, result = run_main(capsys, {'key_pairs': {'web': {'cert': '/etc/ssl/certs/x.pem'}}})
+    assert code == 1 and result['failed'] and result['msg'] == 'key_pairs.web: must be a dict with the paths cert and key'
