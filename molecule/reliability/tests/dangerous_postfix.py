@@ -4,8 +4,8 @@ Each case is (variable named in the error, role, variables), as ROLE_CASES in
 test_bad_input.py, which runs them with the other malformed inputs. Every
 case carries valid postfix_relay_recipients (required in gateway mode), so it
 is refused only for the reason it tests. OPT_INS pairs a refused input with the
-opt-in that lets it through (run by hand against a throwaway instance: they
-change the host).
+opt-in that lets it through; test_bad_input runs those in check mode, where
+they must pass and change nothing.
 """
 
 RECIPIENTS = {"postfix_relay_recipients": ["alice@example.org", "postmaster@example.org"]}
