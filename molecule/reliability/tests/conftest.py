@@ -108,6 +108,16 @@ def run_until_paused(name, extra_vars, engine, step, timeout=600):
     return output, killed
 
 
+# Environment for a run whose stdout is one JSON report (task_results reads it).
+JSON_CALLBACK = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"}
+
+
+def task_results(report):
+    """(task name, host, result) of every task result in an ansible.posix.json report, in run order."""
+    return [(task["task"]["name"], host, result) for play in report["plays"] for task in play["tasks"]
+            for host, result in task["hosts"].items()]
+
+
 def recap(output, host="rl-gw"):
     """The PLAY RECAP counters of host, e.g. {'ok': 40, 'changed': 2, 'failed': 0, ...}."""
     match = re.search(r"^%s\s*:\s*(.*)$" % re.escape(host), output, re.M)

@@ -16,7 +16,7 @@ import yaml
 
 import dangerous_others
 import dangerous_postfix
-from conftest import SCENARIO, ansible_env, checksums, leftovers, pids, save_result
+from conftest import JSON_CALLBACK, SCENARIO, ansible_env, checksums, leftovers, pids, save_result, task_results
 
 SECRET = "sasl-Secret-7f3e"
 MISSING_CERT, MISSING_KEY = "/etc/ssl/nosuch.pem", "/etc/ssl/nosuch.key"
@@ -137,19 +137,17 @@ def test_malformed_input_refused_before_any_change(gw, sink, gw_address, tmp_pat
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
          "-f", "10", str(SCENARIO / "bad_input.yml")],
         capture_output=True, text=True, check=False,
-        env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1"))
+        env=ansible_env(**JSON_CALLBACK))
     report = json.loads(proc.stdout)
 
     failures, changes = {}, {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if result.get("changed"):
-                    changes.setdefault(host, []).append(task["task"]["name"])
-                if result.get("failed") and host not in failures:
-                    # A loop's own msg is generic; the failed item says why.
-                    items = [r.get("msg", "") for r in result.get("results", []) if r.get("failed")]
-                    failures[host] = " ".join(items) or result.get("msg", "")
+    for task, host, result in task_results(report):
+        if result.get("changed"):
+            changes.setdefault(host, []).append(task)
+        if result.get("failed") and host not in failures:
+            # A loop's own msg is generic; the failed item says why.
+            items = [r.get("msg", "") for r in result.get("results", []) if r.get("failed")]
+            failures[host] = " ".join(items) or result.get("msg", "")
     cases = []
     for host, (name, target, args) in sorted(expected.items()):
         message = failures.get(host)
@@ -208,14 +206,12 @@ def test_opt_in_lets_a_refused_input_through_in_check_mode(gw, sink, gw_address,
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
          "-f", "1", "--check", str(SCENARIO / "bad_input.yml")],
         capture_output=True, text=True, check=False,
-        env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1"))
+        env=ansible_env(**JSON_CALLBACK))
     report = json.loads(proc.stdout)
     failed = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if result.get("failed") or result.get("unreachable"):
-                    failed.setdefault(host, result.get("msg", ""))
+    for _task, host, result in task_results(report):
+        if result.get("failed") or result.get("unreachable"):
+            failed.setdefault(host, result.get("msg", ""))
     assert sorted(report["stats"]) == sorted(hosts)
     assert failed == {}
     assert checksums(gw) == files_before

@@ -9,19 +9,17 @@ list, and check mode must leave every managed file and daemon as it was.
 
 import json
 
-from conftest import checksums, pids, run_playbook
+from conftest import JSON_CALLBACK, checksums, pids, run_playbook, task_results
 
 CHANGE = {"postfix_message_size_limit": 20480000, "postgresql_timezone": "Europe/Berlin",
           "quarantine_web_hsts_max_age": 31536000}
 
 
 def changed_tasks(extra_vars, check):
-    proc = run_playbook("apply.yml", extra_vars, ["--check", "--diff"] if check else [],
-                        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    proc = run_playbook("apply.yml", extra_vars, ["--check", "--diff"] if check else [], **JSON_CALLBACK)
     report = json.loads(proc.stdout)
     assert report["stats"]["rl-gw"]["failures"] == 0 and proc.returncode == 0, proc.stdout[-3000:]
-    return [task["task"]["name"] for play in report["plays"] for task in play["tasks"]
-            if task["hosts"].get("rl-gw", {}).get("changed")]
+    return [task for task, host, result in task_results(report) if host == "rl-gw" and result.get("changed")]
 
 
 def test_check_mode_predicts_the_change_and_the_way_back(gw):
