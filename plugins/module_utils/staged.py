@@ -22,7 +22,10 @@ which runs :class:`Engine`. The order of the steps is the contract:
 10. check the live tree; on failure restore the backup and fail with the
     validator's own message;
 11. prune backups to the retention;
-12. apply: reload or restart the daemon when it runs, then drop the marker.
+12. apply: reload or restart the daemon when it runs, then drop the marker;
+13. keep it running, on every run and in check mode too (predicted there):
+    enable it at boot, start it when it is not running (its first start
+    reads the new files), wait until its port answers.
 
 Nothing here knows about Postfix, PostgreSQL or Apache: roles describe
 validators and apply commands as data. The runner (how commands execute) and
@@ -34,6 +37,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import binascii
+import glob
 import datetime
 import errno
 import fcntl
@@ -43,6 +47,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import tempfile
 import time
 
@@ -107,7 +112,8 @@ class Engine(object):
     """One staged change of one file set. See the module docstring for the steps."""
 
     def __init__(self, spec, run, check_mode=False, want_diff=False, now=None, sleep=time.sleep, log=None,
-                 which=shutil.which):
+                 which=shutil.which, systemd_dir='/run/systemd/system', rc_dirs='/etc/rc[2345].d',
+                 monotonic=time.monotonic):
         self.spec = spec
         self.name = spec['name']
         self.run_cmd = run          # run(argv, user=None, env=None) -> (rc, out, err)
@@ -117,6 +123,10 @@ class Engine(object):
         self.sleep = sleep
         self.which = which
         self.log = log or (lambda msg: None)
+        self.systemd_dir = systemd_dir
+        self.rc_dirs = rc_dirs
+        self.monotonic = monotonic
+        self.running = None         # known after the apply step; None: not asked yet
         self.backup_dir = spec['backup_dir']
         self.marker = os.path.join(self.backup_dir, MARKER)
         self.scratch = None
@@ -124,7 +134,8 @@ class Engine(object):
         self.owners = {}
         self.processes = 0
         self.result = {'changed': False, 'changed_paths': [], 'backup_path': None, 'owed': 'none',
-                       'applied': 'none', 'validated': [], 'skipped_validators': [], 'resumed': 'none'}
+                       'applied': 'none', 'validated': [], 'skipped_validators': [], 'resumed': 'none',
+                       'service': []}
 
     # ------------------------------------------------------------ helpers
 
@@ -502,6 +513,7 @@ class Engine(object):
             rc, dummy, dummy2 = self.run(status)
             if rc != 0:
                 # Not running: its next start reads the new files, nothing is owed.
+                self.running = False
                 self.drop_marker()
                 self.result['applied'] = 'none (not running)'
                 return
@@ -512,7 +524,71 @@ class Engine(object):
                                        'is still owed (%s)' % (' '.join(argv), rc, (err or out).strip(), owed,
                                                                self.marker))
         self.drop_marker()
+        self.running = True
         self.result['applied'] = owed
+
+    # ------------------------------------------------------------ 13: keep it running
+
+    def is_enabled(self, name):
+        if os.path.isdir(self.systemd_dir):
+            rc, dummy, dummy2 = self.run(['systemctl', 'is-enabled', '--quiet', name])
+            return rc == 0
+        # sysv-rc: a start link in a multi-user runlevel (update-rc.d's own test).
+        return bool(glob.glob(os.path.join(self.rc_dirs, 'S[0-9][0-9]' + name)))
+
+    def enable(self, name):
+        if os.path.isdir(self.systemd_dir):
+            commands = [['systemctl', 'enable', name]]
+        else:
+            # defaults creates the links when the package left none; enable
+            # turns K links an admin's disable left into S links.
+            commands = [['update-rc.d', name, 'defaults'], ['update-rc.d', name, 'enable']]
+        for argv in commands:
+            rc, out, err = self.run(argv)
+            if rc != 0:
+                raise EngineError('enable', '%s failed (exit status %d): %s' % (' '.join(argv), rc,
+                                                                              (err or out).strip()))
+
+    def wait_ready(self, ready):
+        host, port = ready.get('host') or '127.0.0.1', int(ready['port'])
+        deadline = self.monotonic() + float(ready.get('timeout', 60))
+        while True:
+            try:
+                socket.create_connection((host, port), timeout=2).close()
+                return
+            except (OSError, IOError) as e:
+                if self.monotonic() >= deadline:
+                    raise EngineError('ready', 'nothing answers on %s port %d after %s s (%s); see the daemon\'s '
+                                               'log' % (host, port, ready.get('timeout', 60), e))
+            self.sleep(0.5)
+
+    def keep_running(self):
+        """Enable at boot, start when stopped, wait for the port; in check mode only predict the first two."""
+        spec = self.spec.get('apply') or {}
+        done = []
+        if spec.get('enable') and not self.is_enabled(spec['enable']):
+            done.append('enabled')
+            if not self.check_mode:
+                self.enable(spec['enable'])
+        if spec.get('start'):
+            if self.running is None:
+                # In check mode on a fresh host the status command is not
+                # installed yet: it fails, and the real run starts the daemon.
+                rc, dummy, dummy2 = self.run(spec['status'])
+                self.running = rc == 0
+            if not self.running:
+                done.append('started')
+                if not self.check_mode:
+                    rc, out, err = self.run(spec['start'])
+                    if rc != 0:
+                        raise EngineError('start', '%s failed (exit status %d): %s' % (
+                            ' '.join(spec['start']), rc, (err or out).strip()))
+                    self.running = True
+        self.result['service'] = done
+        if done:
+            self.result['changed'] = True
+        if spec.get('ready') and not self.check_mode:
+            self.wait_ready(spec['ready'])
 
     # ------------------------------------------------------------ the whole change
 
@@ -544,7 +620,9 @@ class Engine(object):
     def execute(self):
         self.lock()
         try:
-            return self._execute()
+            result = self._execute()
+            self.keep_running()
+            return result
         finally:
             if self.scratch:
                 shutil.rmtree(self.scratch, ignore_errors=True)

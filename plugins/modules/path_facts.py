@@ -20,6 +20,8 @@ description:
   - For each pair of O(key_pairs), reports whether the private key belongs to the certificate, by comparing the
     public key that C(openssl x509 -pubkey) derives from the certificate with the one C(openssl pkey -pubout) derives
     from the key.
+  - For each Debian package of O(packages), reports the version dpkg has installed (read from C(/var/lib/dpkg/status),
+    without running apt or dpkg), so a role can skip its package task when nothing is missing.
   - Read-only. It never changes the host and never returns file contents or key material.
 author:
   - securemail.gateway developers (@securemail)
@@ -38,6 +40,14 @@ options:
         decrypted and does not match.
     type: dict
     default: {}
+  packages:
+    description:
+      - Debian package names (C(name) or C(name:arch)) to look up in dpkg's status file.
+      - Only packages whose status is C(install ok installed) count; one that was removed but not purged does not,
+        and neither does a virtual package name.
+    type: list
+    elements: str
+    default: []
 requirements:
   - C(openssl) on the host, for O(key_pairs).
 seealso:
@@ -56,8 +66,9 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Look at a document root and a TLS pair
+- name: Look at a document root, a TLS pair and the packages
   securemail.gateway.path_facts:
+    packages: [apache2, openssl]
     paths:
       document_root: /var/www/quarantine
       key: /etc/ssl/private/web.key
@@ -68,6 +79,11 @@ EXAMPLES = r'''
   register: found
   check_mode: false
 
+- name: Install Apache only when dpkg lacks one of the packages
+  ansible.builtin.apt:
+    name: [apache2, openssl]
+  when: found.missing_packages | length > 0
+
 - name: The key is private and belongs to the certificate
   ansible.builtin.assert:
     that:
@@ -77,6 +93,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+packages:
+  description: For each name of O(packages), the installed version, or null when it is not installed.
+  returned: always
+  type: dict
+  sample:
+    postfix: 3.7.11-0+deb12u1
+    postfix-pcre: null
+missing_packages:
+  description: The names of O(packages) that are not installed, in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: [postfix-pcre]
 paths:
   description: For each name of O(paths), what was found at its path.
   returned: always
@@ -151,7 +180,8 @@ key_pairs:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, path_facts
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (key_pair_facts, package_facts,
+                                                                                 path_facts)
 
 
 def main():
@@ -160,6 +190,7 @@ def main():
             paths=dict(type='dict', default={}),
             # Paths of certificates and keys, never their content.
             key_pairs=dict(type='dict', default={}, no_log=False),
+            packages=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -174,8 +205,11 @@ def main():
             return 127, '', 'openssl is not installed'
         return module.run_command([openssl] + args)
 
+    packages = package_facts(module.params['packages'])
     module.exit_json(
         changed=False,
+        packages=packages,
+        missing_packages=[name for name in module.params['packages'] if packages[name] is None],
         paths=dict((name, path_facts(to_text(path, errors='surrogate_or_strict')))
                    for name, path in module.params['paths'].items()),
         key_pairs=dict((name, key_pair_facts(to_text(pair['cert']), to_text(pair['key']), run))

@@ -22,6 +22,8 @@ description:
     an atomic rename, run the live checks (restoring the backup and failing with the validator's message when
     they fail), prune old backups, and reload or restart the daemon.
   - A run killed after the swap leaves the pending marker; the next run applies what is still owed.
+  - With O(apply.start), O(apply.enable) and O(apply.ready) the same task also keeps the daemon enabled, running and
+    answering, so a role needs no separate service task (one module execution less per run).
   - One run at a time per file set and host (an C(flock) lock); a second run is refused with a clear message.
   - Use the action plugin of the same name (the default when this module is called as a task), which renders
     O(files[].src) templates on the controller.
@@ -230,6 +232,40 @@ options:
         type: list
         elements: str
         required: true
+      start:
+        description:
+          - Command that starts the daemon. When given, every run (a no-change run too) asks O(apply.status) and
+            starts a daemon that is not running, after the files are in place, so its first start reads them.
+          - In check mode the start is predicted (RV(service) lists it), not done.
+          - Needs O(apply.status).
+        type: list
+        elements: str
+      enable:
+        description:
+          - Service name to enable at boot on every run. With systemd (C(/run/systemd/system) exists) C(systemctl
+            is-enabled) decides and C(systemctl enable) acts; otherwise a start link in C(/etc/rc[2345].d) decides
+            and C(update-rc.d NAME defaults) then C(update-rc.d NAME enable) act.
+          - In check mode it is predicted, not done.
+        type: str
+      ready:
+        description:
+          - After the change and the start, wait until a TCP connection to this address is accepted (not in check
+            mode). A daemon that does not answer within O(apply.ready.timeout) seconds fails the task (step
+            C(ready)).
+        type: dict
+        suboptions:
+          host:
+            description: Address to connect to.
+            type: str
+            default: 127.0.0.1
+          port:
+            description: Port to connect to.
+            type: int
+            required: true
+          timeout:
+            description: Seconds to wait.
+            type: int
+            default: 60
   pause_at:
     description:
       - Fault injection for the reliability tests. The action plugin fills it from the controller's
@@ -287,6 +323,14 @@ applied:
   description: What was applied (V(none), V(reload), V(restart), or V(none (not running))).
   returned: always
   type: str
+service:
+  description:
+    - What O(apply.enable) and O(apply.start) did to keep the daemon running (V(enabled), V(started)); empty when it
+      was enabled and running already. In check mode, what the real run would do.
+  returned: always
+  type: list
+  elements: str
+  sample: [started]
 resumed:
   description: What an interrupted earlier run still owed (from the pending marker).
   returned: always
@@ -306,13 +350,14 @@ processes:
   returned: always
   type: int
 step:
-  description: Where a failed run stopped (lock, stage, validate, swap, live_check, apply, or io for another file
-    system error, such as a backup that cannot be written).
+  description: Where a failed run stopped (lock, stage, validate, swap, live_check, apply, enable, start, ready, or io
+    for another file system error, such as a backup that cannot be written).
   returned: failure
   type: str
 '''
 
 import os
+import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.securemail.gateway.plugins.module_utils.staged import (
@@ -372,6 +417,13 @@ ARGUMENT_SPEC = dict(
         status=dict(type='list', elements='str'),
         reload=dict(type='list', elements='str'),
         restart=dict(type='list', elements='str', required=True),
+        start=dict(type='list', elements='str'),
+        enable=dict(type='str'),
+        ready=dict(type='dict', options=dict(
+            host=dict(type='str', default='127.0.0.1'),
+            port=dict(type='int', required=True),
+            timeout=dict(type='int', default=60),
+        )),
     )),
     pause_at=dict(type='dict'),
 )
@@ -407,6 +459,8 @@ def check_spec(module, spec):
         if not os.path.isabs(prefix) or '{' in prefix:
             module.fail_json(msg='restart_on: %r is not an absolute path prefix (mapping keys are not templated; '
                                  'build the whole mapping in one expression)' % prefix)
+    if spec['apply'] and spec['apply'].get('start') and not spec['apply'].get('status'):
+        module.fail_json(msg='apply: start needs status (how else would a run know the daemon is stopped?)')
     if spec['retention'] < 1:
         module.fail_json(msg='retention: keep at least one backup')
     pause = spec.get('pause_at')
@@ -425,6 +479,11 @@ def main():
     runuser = module.get_bin_path('runuser', opt_dirs=['/usr/sbin', '/sbin'])
 
     def run(argv, user=None, env=None):
+        if argv and not os.path.isabs(argv[0]) and shutil.which(argv[0]) is None:
+            # run_command fails the module on a missing program; check mode on
+            # a fresh host asks a daemon that is not installed yet. Answer as
+            # a shell would.
+            return 127, '', '%s: command not found' % argv[0]
         if user:
             argv = [runuser or 'runuser', '-u', user, '--'] + list(argv)
         return module.run_command(argv, environ_update=dict(env or {}, LC_ALL='C'), cwd='/')
@@ -437,7 +496,7 @@ def main():
         result.pop('diff', None)
         # Refused or rolled back: the host is as it was. Only a failed apply
         # leaves new files live (with the reload or restart still owed).
-        result['changed'] = e.step == 'apply'
+        result['changed'] = e.step == 'apply' or (e.step in ('enable', 'start', 'ready') and result['changed'])
         module.fail_json(msg='%s: %s' % (spec['name'], e.msg), step=e.step, processes=engine.processes, **result)
     except (OSError, IOError) as e:
         module.fail_json(msg='%s: %s' % (spec['name'], e), step='io', processes=engine.processes)

@@ -936,3 +936,159 @@ def test_check_mode_on_a_fresh_host_predicts_indexes_without_the_tool(env):
     assert predicted['skipped_validators'] == ['transport index (needs index)']
     real = engine(spec, Runner(index=build_index)).execute()
     assert sorted(real['changed_paths']) == sorted(predicted['changed_paths'])
+
+
+# ------------------------------------------------------------------ 13: keep it running
+
+
+KEEP = dict(status=['status'], reload=['reload'], restart=['restart'], start=['start'], enable='daemon')
+
+
+def keep_engine(env, spec, runner, systemd=False, links=(), **kw):
+    """An engine whose init system lives under env: a systemd marker dir, or sysv-rc links."""
+    rc_root = env / 'rc'
+    for runlevel in '2345':
+        (rc_root / ('rc%s.d' % runlevel)).mkdir(parents=True, exist_ok=True)
+    for link in links:
+        os.symlink('../init.d/daemon', str(rc_root / link))
+    systemd_dir = env / 'systemd'
+    if systemd:
+        systemd_dir.mkdir(exist_ok=True)
+    return engine(spec, runner, systemd_dir=str(systemd_dir), rc_dirs=str(rc_root / 'rc[2345].d'), **kw)
+
+
+def test_no_change_on_an_enabled_running_daemon_asks_status_only(env):
+    main = env / 'live' / 'main.cf'
+    write(main, 'a = 1\n')
+    runner = Runner()
+    spec = make_spec(env, files=[fspec(main, 'a = 1\n')], apply=KEEP)
+    result = keep_engine(env, spec, runner, links=['rc2.d/S01daemon']).execute()
+    assert result['changed'] is False and result['service'] == [] and runner.commands() == ['status']
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_stopped_daemon_is_started_after_the_swap_and_check_mode_predicts_it(env, check_mode):
+    main = env / 'live' / 'main.cf'
+    write(main, 'a = 1\n')
+    seen = []
+
+    def start(argv):
+        seen.append(open(str(main)).read())
+        return 0, '', ''
+    runner = Runner(status=lambda argv: (3, '', ''), start=start)
+    spec = make_spec(env, files=[fspec(main, 'a = 2\n')], apply=KEEP)
+    result = keep_engine(env, spec, runner, links=['rc3.d/S02daemon'], check_mode=check_mode).execute()
+    assert result['changed'] is True and result['service'] == ['started']
+    if check_mode:
+        # Only the status is asked: nothing is started, nothing written.
+        assert runner.commands() == ['status'] and open(str(main)).read() == 'a = 1\n'
+    else:
+        # One status (apply's answer is reused), then the start reads the new file.
+        assert runner.commands() == ['status', 'start'] and seen == ['a = 2\n']
+        assert result['applied'] == 'none (not running)'
+
+
+def test_no_change_run_starts_a_stopped_daemon(env):
+    main = env / 'live' / 'main.cf'
+    write(main, 'a = 1\n')
+    runner = Runner(status=lambda argv: (3, '', ''))
+    spec = make_spec(env, files=[fspec(main, 'a = 1\n')], apply=KEEP)
+    result = keep_engine(env, spec, runner, links=['rc2.d/S01daemon']).execute()
+    assert result['changed'] is True and result['service'] == ['started'] and result['changed_paths'] == []
+    assert runner.commands() == ['status', 'start']
+
+
+def test_a_reload_answers_the_status_question(env):
+    main = env / 'live' / 'main.cf'
+    write(main, 'a = 1\n')
+    runner = Runner()
+    spec = make_spec(env, files=[fspec(main, 'a = 2\n')], apply=KEEP)
+    keep_engine(env, spec, runner, links=['rc2.d/S01daemon']).execute()
+    assert runner.commands() == ['status', 'reload']
+
+
+def test_a_failing_start_names_the_step_and_the_command(env):
+    main = env / 'live' / 'main.cf'
+    write(main, 'a = 1\n')
+    runner = Runner(status=lambda argv: (3, '', ''), start=lambda argv: (1, '', 'port in use\n'))
+    spec = make_spec(env, files=[fspec(main, 'a = 1\n')], apply=KEEP)
+    with pytest.raises(EngineError) as e:
+        keep_engine(env, spec, runner, links=['rc2.d/S01daemon']).execute()
+    assert e.value.step == 'start' and 'start failed (exit status 1): port in use' in e.value.msg
+
+
+@pytest.mark.parametrize('links,enabled', [((), False), (('rc2.d/K01daemon',), False), (('rc2.d/S01daemon',), True),
+                                           (('rc5.d/S03daemon',), True), (('rc2.d/S01daemon-other',), False)])
+def test_sysv_enable_follows_the_start_links(env, links, enabled):
+    runner = Runner()
+    spec = make_spec(env, apply=KEEP)
+    result = keep_engine(env, spec, runner, links=links).execute()
+    if enabled:
+        assert result['service'] == [] and runner.commands() == ['status']
+    else:
+        assert result['service'] == ['enabled'] and result['changed'] is True
+        assert runner.calls == [['update-rc.d', 'daemon', 'defaults'], ['update-rc.d', 'daemon', 'enable'],
+                                ['status']]
+
+
+@pytest.mark.parametrize('is_enabled_rc,calls', [(0, [['systemctl', 'is-enabled', '--quiet', 'daemon']]),
+                                                 (1, [['systemctl', 'is-enabled', '--quiet', 'daemon'],
+                                                      ['systemctl', 'enable', 'daemon']])])
+def test_systemd_enable_asks_systemctl(env, is_enabled_rc, calls):
+    runner = Runner(systemctl=lambda argv: (is_enabled_rc if argv[1] == 'is-enabled' else 0, '', ''))
+    spec = make_spec(env, apply=dict(KEEP, start=None))
+    result = keep_engine(env, spec, runner, systemd=True, links=['rc2.d/S01daemon']).execute()
+    assert runner.calls == calls and result['changed'] is (is_enabled_rc != 0)
+
+
+def test_check_mode_predicts_enable_without_acting(env):
+    runner = Runner()
+    spec = make_spec(env, apply=KEEP)
+    result = keep_engine(env, spec, runner, check_mode=True).execute()
+    assert result['service'] == ['enabled'] and runner.commands() == ['status']
+
+
+def test_failing_enable_names_the_step(env):
+    runner = Runner(**{'update-rc.d': lambda argv: (1, '', 'no such script\n')})
+    spec = make_spec(env, apply=KEEP)
+    with pytest.raises(EngineError) as e:
+        keep_engine(env, spec, runner).execute()
+    assert e.value.step == 'enable' and 'no such script' in e.value.msg
+
+
+def test_ready_waits_for_the_port(env):
+    import socket
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    try:
+        port = server.getsockname()[1]
+        ready = dict(host='127.0.0.1', port=port, timeout=5)
+        spec = make_spec(env, apply=dict(KEEP, start=None, enable=None, ready=ready))
+        assert engine(spec, Runner()).execute()['changed'] is False
+    finally:
+        server.close()
+
+
+def test_ready_fails_when_nothing_answers_and_check_mode_does_not_wait(env):
+    import socket
+    probe = socket.socket()
+    probe.bind(('127.0.0.1', 0))
+    port = probe.getsockname()[1]
+    probe.close()       # a port nobody listens on
+    ticks = iter(range(100))
+    sleeps = []
+    ready = dict(host='127.0.0.1', port=port, timeout=3)
+    spec = make_spec(env, apply=dict(KEEP, start=None, enable=None, ready=ready))
+    with pytest.raises(EngineError) as e:
+        engine(spec, Runner(), monotonic=lambda: next(ticks), sleep=sleeps.append).execute()
+    assert e.value.step == 'ready' and 'port %d after 3 s' % port in e.value.msg and sleeps == [0.5] * 2
+    assert engine(spec, Runner(), check_mode=True, sleep=sleeps.append).execute()['changed'] is False
+
+
+def test_check_mode_on_a_fresh_host_predicts_the_start_of_a_daemon_not_installed_yet(env):
+    # The module's runner answers 127 for a program that is not installed.
+    runner = Runner(postfix=lambda argv: (127, '', 'postfix: command not found'))
+    spec = make_spec(env, apply=dict(KEEP, status=['postfix', 'status']))
+    result = keep_engine(env, spec, runner, check_mode=True).execute()
+    assert result['service'] == ['enabled', 'started'] and runner.commands() == ['postfix']

@@ -11,7 +11,7 @@ import pwd
 
 import pytest
 
-from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, path_facts
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, package_facts, path_facts
 from ansible_collections.securemail.gateway.plugins.modules import path_facts as module
 
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -113,7 +113,7 @@ def test_openssl_never_sees_a_missing_or_special_file(tree):
 def test_the_documentation_is_yaml_with_the_options_the_module_takes():
     import yaml
     doc = yaml.safe_load(module.DOCUMENTATION)
-    assert sorted(doc['options']) == ['key_pairs', 'paths']
+    assert sorted(doc['options']) == ['key_pairs', 'packages', 'paths']
     assert doc['attributes']['check_mode']['support'] == 'full'
     returned = yaml.safe_load(module.RETURN)
     assert sorted(returned['paths']['contains']) == sorted(path_facts('/'))
@@ -137,3 +137,44 @@ def test_main_reports_every_name_and_changes_nothing_in_check_mode(capsys, tree)
 def test_main_refuses_a_pair_without_both_paths(capsys):
     code, result = run_main(capsys, {'key_pairs': {'web': {'cert': '/etc/ssl/certs/x.pem'}}})
     assert code == 1 and result['failed'] and result['msg'] == 'key_pairs.web: must be a dict with the paths cert and key'
+
+
+DPKG_STATUS = """Package: postfix
+Status: install ok installed
+Priority: extra
+Architecture: amd64
+Version: 3.7.11-0+deb12u1
+Description: High-performance mail transport agent
+ Postfix is Wietse Venema's mail server. Package: not-a-field
+ Status: install ok installed
+
+Package: postfix-pcre
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 3.7.11-0+deb12u1
+
+Package: libc6
+Status: install ok installed
+Architecture: i386
+Version: 2.36-9
+
+Package: openssl
+Status: install ok half-configured
+Architecture: amd64
+Version: 3.0.15-1
+"""
+
+
+def test_packages_installed_removed_half_configured_virtual_and_by_arch(tmp_path):
+    status = tmp_path / 'status'
+    status.write_text(DPKG_STATUS)
+    found = package_facts(['postfix', 'postfix-pcre', 'openssl', 'mail-transport-agent', 'libc6', 'libc6:i386',
+                           'libc6:amd64', 'not-a-field'], status_file=str(status))
+    assert found == {'postfix': '3.7.11-0+deb12u1', 'postfix-pcre': None, 'openssl': None,
+                     'mail-transport-agent': None, 'libc6': '2.36-9', 'libc6:i386': '2.36-9', 'libc6:amd64': None,
+                     'not-a-field': None}
+
+
+def test_packages_without_a_dpkg_database(tmp_path):
+    assert package_facts(['postfix'], status_file=str(tmp_path / 'none')) == {'postfix': None}
+    assert package_facts([], status_file=str(tmp_path / 'none')) == {}
