@@ -41,15 +41,23 @@ INTERNAL = "10.89."
 _USERS_RE = re.compile(r'\("([^"]+)",pid=\d+')
 
 # Runs on the instance: connect, optionally send, read until EOF or timeout,
-# print what came back. Exit 0 = connected, 1 = refused/unreachable/timeout.
+# print what came back. The exit status says how the connection attempt
+# ended (CONNECT_OUTCOMES), so a test can tell "nothing listens there" from
+# "the packets never arrived" and from a broken probe.
 _CLIENT = r"""
-import socket, sys
+import errno, socket, sys
 addr, port, timeout, payload = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 try:
     s = socket.create_connection((addr, port), timeout=timeout)
+except ConnectionRefusedError as e:
+    print(type(e).__name__, e, file=sys.stderr)
+    sys.exit(2)
+except socket.timeout as e:
+    print(type(e).__name__, e, file=sys.stderr)
+    sys.exit(3)
 except OSError as e:
     print(type(e).__name__, e, file=sys.stderr)
-    sys.exit(1)
+    sys.exit(4 if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH) else 5)
 if payload:
     s.sendall(payload.encode())
 data = b""
@@ -63,6 +71,7 @@ except socket.timeout:
     pass
 sys.stdout.write(data.decode("utf-8", "replace"))
 """
+CONNECT_OUTCOMES = {0: "connected", 2: "refused", 3: "timeout", 4: "unreachable"}
 
 
 def addresses(host) -> list[tuple[str, str, int]]:
@@ -78,12 +87,18 @@ def addresses(host) -> list[tuple[str, str, int]]:
     return result
 
 
-def address_by_prefix(host, prefix: str) -> str | None:
-    """The instance's IPv4 address starting with ``prefix`` (e.g. EXTERNAL), or None."""
-    for _ifname, addr, _plen in addresses(host):
+def address_by_prefix(host, prefix: str) -> str:
+    """The instance's IPv4 address starting with ``prefix`` (e.g. EXTERNAL).
+
+    Fails when there is none: a test that went on with None would "prove"
+    that nothing answers at an address that does not exist.
+    """
+    found = addresses(host)
+    for _ifname, addr, _plen in found:
         if addr.startswith(prefix):
             return addr
-    return None
+    raise AssertionError("no address starting with %s on %s (it has %s)"
+                         % (prefix, getattr(host.backend, "name", host), [a for _i, a, _p in found]))
 
 
 def _split_addr_port(local: str) -> tuple[str, int]:
@@ -126,6 +141,14 @@ def tcp_exchange(host, addr: str, port: int, payload: str = "", timeout: float =
     Returns None when the connection fails (refused, unreachable, timeout).
     Uses the instance's python3 (no nc/curl in the image).
     """
+    res = _client(host, addr, port, payload, timeout)
+    if res.rc != 0:
+        return None
+    return res.stdout
+
+
+def _client(host, addr: str, port: int, payload: str, timeout: float):
+    assert isinstance(addr, str) and addr, "no address to connect to: %r" % (addr,)
     cmd = "python3 -c {} {} {} {} {}".format(
         shlex.quote(_CLIENT),
         shlex.quote(addr),
@@ -133,15 +156,27 @@ def tcp_exchange(host, addr: str, port: int, payload: str = "", timeout: float =
         float(timeout),
         shlex.quote(payload),
     )
-    res = host.run(cmd)
-    if res.rc != 0:
-        return None
-    return res.stdout
+    return host.run(cmd)
+
+
+def connect_outcome(host, addr: str, port: int, timeout: float = 3.0) -> str:
+    """How a TCP connection from ``host`` to addr:port ends.
+
+    "connected"; "refused" (an RST: the address is there, nothing listens on
+    that port); "timeout" (no answer: filtered or routed nowhere);
+    "unreachable" (ICMP or no route). Anything else (the probe itself broke)
+    fails the calling test rather than passing as "could not connect".
+    """
+    res = _client(host, addr, port, "", timeout)
+    if res.rc in CONNECT_OUTCOMES:
+        return CONNECT_OUTCOMES[res.rc]
+    raise AssertionError("connection probe %s:%s failed (rc=%s): %s %s"
+                         % (addr, port, res.rc, res.stdout, res.stderr))
 
 
 def can_connect(host, addr: str, port: int, timeout: float = 3.0) -> bool:
-    """True when ``host`` can open a TCP connection to addr:port."""
-    return tcp_exchange(host, addr, port, timeout=timeout) is not None
+    """True when ``host`` can open a TCP connection to addr:port; a broken probe fails the test."""
+    return connect_outcome(host, addr, port, timeout) == "connected"
 
 
 def run_module(instance: str, module: str, args: dict) -> dict:

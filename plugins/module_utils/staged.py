@@ -546,8 +546,8 @@ class Engine(object):
         for argv in commands:
             rc, out, err = self.run(argv)
             if rc != 0:
-                raise EngineError('enable', '%s failed (exit status %d): %s' % (' '.join(argv), rc,
-                                                                              (err or out).strip()))
+                detail = (err or out).strip()
+                raise EngineError('enable', '%s failed (exit status %d): %s' % (' '.join(argv), rc, detail))
 
     def wait_ready(self, ready):
         host, port = ready.get('host') or '127.0.0.1', int(ready['port'])

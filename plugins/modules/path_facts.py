@@ -180,8 +180,8 @@ key_pairs:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (key_pair_facts, package_facts,
-                                                                                 path_facts)
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (
+    key_pair_facts, package_facts, path_facts)
 
 
 def main():

@@ -22,7 +22,7 @@ addr, port, user, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 try:
     s = socket.create_connection((addr, port), timeout=5)
 except OSError as e:
-    print("refused", type(e).__name__)
+    print("no-connection", type(e).__name__, e)
     sys.exit(0)
 s.sendall(struct.pack("!ii", 8, 80877103))
 if s.recv(1) != b"S":
@@ -64,10 +64,11 @@ def test_database_accepts_the_gateways_over_tls(client, gw1, gw2, db_int):
 
 @pytest.mark.parametrize("client", ["hub", "outsider"])
 def test_database_refuses_others(client, hub, outsider, db_int):
+    # The server listens on db_int, so both get as far as PostgreSQL, and
+    # pg_hba.conf (the gateways' addresses only) turns them away. A connection
+    # that fails for any other reason proves nothing about pg_hba.conf.
     answer = pg_tls_startup({"hub": hub, "outsider": outsider}[client], db_int)
-    assert answer.startswith("rejected") or answer.startswith("refused"), answer
-    if answer.startswith("rejected"):
-        assert "no pg_hba.conf entry" in answer
+    assert answer.startswith("rejected") and "no pg_hba.conf entry" in answer, answer
 
 
 @pytest.mark.parametrize("gateway", ["gw1", "gw2"])

@@ -24,6 +24,10 @@ CHANGES = [
 ]
 # Connection problems a client sees while a daemon restarts.
 FAILURES = ("refused", "connect_error", "tempfail", "unacknowledged")
+# The one restart (inet_protocols) may cost the clients at most this many
+# failed attempts: about 5 s of refused connections at RATE. Measured: 14
+# (9 refused, 1 connect error, 4 unacknowledged). Reloads must cost none.
+RESTART_FAILURE_BOUND = 5 * RATE
 
 
 def wait_for(condition, timeout, step=1.0):
@@ -71,7 +75,8 @@ def test_no_mail_lost_while_changing_under_load(gw, sink, peer, gw_address):
     peer.run_expect([0], "touch /root/rl-stop")
     assert wait_for(lambda: '"done"' in peer.file("/root/load.log").content_string, 600), "the load did not finish"
     gw.run_expect([0], "touch /root/rl-stop")
-    drained = wait_for(lambda: gw.check_output("postqueue -j | wc -l").strip() == "0", 300, 2)
+    # check_output: a postqueue that fails (prints nothing) must not pass as "empty".
+    drained = wait_for(lambda: gw.check_output("postqueue -j").strip() == "", 300, 2)
     time.sleep(2)   # smtp-sink writes the dump file as it answers 250
 
     events = jsonl(peer, "/root/load.log")
@@ -82,6 +87,10 @@ def test_no_mail_lost_while_changing_under_load(gw, sink, peer, gw_address):
     accepted = [e["id"] for e in events if e["kind"] == "accepted"]
     sent = next(e["sent"] for e in events if e["kind"] == "done")
     accepted_seqs = collections.Counter(i.split(".")[0] for i in accepted)
+    # Deliveries per message (every attempt id of one sequence number).
+    delivered_seqs = collections.Counter()
+    for load_id, n in delivered.items():
+        delivered_seqs[load_id.split(".")[0]] += n
 
     def in_window(t, w):
         return w["start"] <= t <= w["end"] + 2
@@ -100,6 +109,9 @@ def test_no_mail_lost_while_changing_under_load(gw, sink, peer, gw_address):
         "lost": sorted(set(accepted) - set(delivered)),
         "delivered_more_than_once": sorted(i for i, n in delivered.items() if n > 1),
         "delivered_unacknowledged": sorted(set(delivered) - set(accepted)),
+        # SMTP is at-least-once: an attempt queued but never acknowledged
+        # (the connection died after DATA) is retried and delivered twice.
+        "messages_delivered_twice": sum(n - 1 for n in delivered_seqs.values()),
         "gave_up": [e["id"] for e in events if e["kind"] == "gave_up"],
         "client_failures": dict(collections.Counter(e["kind"] for e in events if e["kind"] in FAILURES)),
         "failures_outside_changes": len(outside),
@@ -116,9 +128,23 @@ def test_no_mail_lost_while_changing_under_load(gw, sink, peer, gw_address):
     assert result["lost"] == [], "accepted but never delivered"
     assert result["delivered_more_than_once"] == []
     assert result["gave_up"] == []
-    # Every message was eventually accepted exactly once.
+    # Every message was eventually accepted (loadgen stops retrying a message
+    # once it is accepted, so "accepted once" would test loadgen, not us).
     assert sorted(int(s) for s in accepted_seqs) == list(range(sent))
-    assert set(accepted_seqs.values()) == {1}
-    # A message the client never saw acknowledged may still have been queued
-    # (that is SMTP); it must then be one of the attempts the client retried.
+    # What the gateway guarantees: every message reached the sink, and a
+    # message reached it twice only for an attempt the client never saw
+    # acknowledged (that is SMTP), which must be one the client retried.
+    assert sorted(int(s) for s in delivered_seqs) == list(range(sent))
+    assert result["messages_delivered_twice"] == len(result["delivered_unacknowledged"])
     assert all(i.split(".")[0] in accepted_seqs for i in result["delivered_unacknowledged"])
+    # Refusals: none outside the change windows, none during a reload (Postfix,
+    # PostgreSQL, Apache), none on the probed ports during a Postfix change,
+    # and a bounded few during the one restart.
+    assert result["failures_outside_changes"] == 0, outside[:5]
+    for w in windows:
+        if "restart" in w["change"]:
+            assert sum(w["client_failures"].values()) <= RESTART_FAILURE_BOUND, w
+            assert w["probe_failures"] == {}, w
+        else:
+            assert w["client_failures"] == {} and w["refused_connections"] == 0, w
+            assert w["probe_failures"] == {}, w
