@@ -10,10 +10,8 @@ export PATH := $(BIN):$(PATH)
 # linked into .cache/collections/ansible_collections/securemail/gateway.
 COLL_ROOT := $(CURDIR)/.cache/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
-# harness_smoke only proves the podman harness itself (docs/molecule.md); every
-# other scenario exercises it too, so the test run skips it. Run it with
-# `make molecule SCENARIOS=harness_smoke` after changing the harness.
-SCENARIOS ?= $(shell ls -d molecule/*/ 2>/dev/null | xargs -r -n1 basename | grep -vE '^(shared|harness_smoke)$$' | sort)
+# The harness's own properties are checked by default's tests/test_harness.py.
+SCENARIOS ?= $(shell ls -d molecule/*/ 2>/dev/null | xargs -r -n1 basename | grep -vE '^shared$$' | sort)
 
 .PHONY: test setup host venv collection lint sanity unit integration molecule image demo bench reliability clean
 

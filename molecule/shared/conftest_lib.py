@@ -261,3 +261,33 @@ def pg_startup(host, addr: str, port: int = 5432, user: str = "quarantine", db: 
     """
     args = " ".join(shlex.quote(str(a)) for a in (addr, port, user, db))
     return host.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _PG_STARTUP)).stdout.strip()
+
+
+def check_mode_changes(test_file: str, playbook: str = "converge.yml") -> list[tuple[str, str]]:
+    """(host, task) of every task a ``--check --diff`` run of the scenario's playbook reports changed.
+
+    ``test_file`` is the calling test's ``__file__`` (the scenario is its
+    parent's parent). The run uses Molecule's inventory; a failed host fails
+    the calling test. Molecule's own check step only requires that the run
+    does not fail; this lets a test require what it predicts.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scenario = Path(test_file).resolve().parents[1]
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="0")
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           os.environ["MOLECULE_INVENTORY_FILE"], str(scenario / playbook), "--check", "--diff"],
+                          capture_output=True, text=True, env=env, check=False)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise AssertionError("the check run printed no report: %s" % (proc.stdout[-2000:] + proc.stderr[-2000:])) from exc
+    failed = {host: stats for host, stats in report["stats"].items() if stats["failures"] or stats["unreachable"]}
+    assert proc.returncode == 0 and not failed, (failed, proc.stderr[-2000:])
+    return [(host, task["task"]["name"]) for play in report["plays"] for task in play["tasks"]
+            for host, result in task["hosts"].items() if result.get("changed")]

@@ -54,6 +54,9 @@ options:
     description:
       - TLS versions to try one at a time (each in a new session). The probe lowers its own OpenSSL security
         level for TLSv1 and TLSv1.1 so that a refusal comes from the server, not from the probe.
+      - Before it asks the server, the probe builds its ClientHello in memory and checks that it offers exactly
+        that version; when this host's TLS library cannot, the result is C(unsupported by probe), never
+        C(refused).
     type: list
     elements: str
     choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
@@ -157,7 +160,12 @@ starttls:
   type: dict
   sample: {offered: true, negotiated: true, protocol: TLSv1.3, cipher: TLS_AES_256_GCM_SHA384}
 tls_versions:
-  description: Per requested TLS version, C(accepted), C(refused), or C(not offered) when STARTTLS is absent.
+  description:
+    - Per requested TLS version, C(accepted) (the server negotiated it), C(refused) (the probe offered exactly that
+      version and the server answered with an alert, another version, or by closing the connection), C(not offered)
+      when the server does not announce STARTTLS, C(unsupported by probe) when this host's TLS library cannot offer
+      the version (nothing was asked), C(unreachable), or C(starttls failed CODE) when the server answered the
+      STARTTLS command with an error.
   returned: always
   type: dict
   sample: {TLSv1: refused, TLSv1.1: refused, TLSv1.2: accepted}
@@ -324,6 +332,39 @@ def tls_context(version=None):
     return context
 
 
+# ClientHello.legacy_version (RFC 8446 4.1.2): TLS 1.3 offers 1.2 there and
+# 1.3 in supported_versions, which a 1.3-only context cannot leave out.
+HELLO_VERSION = {'TLSv1': b'\x03\x01', 'TLSv1.1': b'\x03\x02', 'TLSv1.2': b'\x03\x03', 'TLSv1.3': b'\x03\x03'}
+
+
+def client_offers(version):
+    """'' when this host's TLS library builds a ClientHello offering ``version``; why not otherwise.
+
+    Nothing goes on the wire: the handshake runs into memory buffers and stops
+    at the first flight, which is the ClientHello record.
+    """
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    try:
+        tls = tls_context(version).wrap_bio(incoming, outgoing)
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    except (ssl.SSLError, ValueError) as exc:
+        return 'cannot offer %s: %s' % (version, exc)
+    return hello_problem(version, outgoing.read())
+
+
+def hello_problem(version, hello):
+    """'' when ``hello`` is a TLS handshake record holding a ClientHello for ``version``; the reason otherwise."""
+    # Record: type 22 (handshake), version (2), length (2); then handshake type
+    # 1 (ClientHello), length (3), legacy_version (2).
+    if len(hello) < 11 or hello[0:1] != b'\x16' or hello[5:6] != b'\x01':
+        return 'no ClientHello was built for %s' % version
+    if hello[9:11] != HELLO_VERSION[version]:
+        return 'the ClientHello offers %s, not %s' % (hello[9:11].hex(), version)
+    return ''
+
+
 def reply(code, message):
     return dict(code=code, message=to_text(message, errors='surrogate_or_replace'))
 
@@ -473,20 +514,28 @@ class Probe(object):
         return outcome
 
     def try_version(self, version):
+        # Asked only with a ClientHello proven to offer the version, so a
+        # "refused" is the server's answer, never the probe's own limit.
+        if client_offers(version):
+            return 'unsupported by probe'
         try:
             client, code, dummy = self.connect()
         except (OSError, smtplib.SMTPException):
             return 'unreachable'
         try:
             client.ehlo(self.params['helo_name'])
-            client.starttls(context=tls_context(version))
+            code, message = client.docmd('STARTTLS')
+            if code != 220:
+                return 'starttls failed %d' % code
+            try:
+                client.sock = tls_context(version).wrap_socket(client.sock)
+            except (ssl.SSLError, OSError):
+                # An alert (protocol_version, handshake_failure) or a closed
+                # connection in answer to a hello that offered only this version.
+                return 'refused'
             return 'accepted' if client.sock.version() == version else 'refused'
-        except ssl.SSLError as exc:
-            if 'NO_PROTOCOLS_AVAILABLE' in str(exc).upper():
-                return 'unsupported by probe'
-            return 'refused'
         except (OSError, smtplib.SMTPException):
-            return 'refused'
+            return 'unreachable'
         finally:
             self.close(client)
 

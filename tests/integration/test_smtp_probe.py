@@ -35,7 +35,7 @@ def postfix():
     allow_untrusted_routing=yes lets sender-routed addresses through a relay
     domain, the percent-hack hole)."""
     base, etc, spool, data = postfix_tree('smtp-probe-')
-    port, open_port, routing_port, strict_port = free_port(), free_port(), free_port(), free_port()
+    port, open_port, routing_port, strict_port, old_tls_port = free_port(), free_port(), free_port(), free_port(), free_port()
     subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj',
                     '/CN=probe-test.example.org', '-keyout', os.path.join(etc, 'key.pem'),
                     '-out', os.path.join(etc, 'cert.pem')], check=True, capture_output=True)
@@ -70,15 +70,19 @@ def postfix():
     # Hangs up on a client after its second error: the probe must reconnect and still try every form.
     master += ('127.0.0.1:%d inet n - n - - smtpd -o smtpd_soft_error_limit=1 -o smtpd_hard_error_limit=2 '
                '-o smtpd_error_sleep_time=0\n' % strict_port)
+    # The positive control of the TLS version checks: a listener that still
+    # speaks TLSv1 and TLSv1.1 (OpenSSL 3 needs security level 0 for them).
+    master += ('127.0.0.1:%d inet n - n - - smtpd -o smtpd_tls_protocols=>=TLSv1 -o smtpd_tls_mandatory_protocols=>=TLSv1 '
+               '-o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0\n' % old_tls_port)
     with open(os.path.join(etc, 'master.cf'), 'w') as handle:
         handle.write(master)
     started = run_postfix(etc, 'start')
     if started.returncode != 0:
         with open(os.path.join(base, 'maillog')) as handle:
             pytest.fail('postfix start failed: %s\n%s' % (started.stdout, handle.read()))
-    for each in (port, open_port, routing_port, strict_port):
+    for each in (port, open_port, routing_port, strict_port, old_tls_port):
         assert listening(each), 'postfix did not start listening on %d' % each
-    yield dict(hardened=port, open=open_port, routing=routing_port, strict=strict_port)
+    yield dict(hardened=port, open=open_port, routing=routing_port, strict=strict_port, old_tls=old_tls_port)
     run_postfix(etc, 'stop')
     shutil.rmtree(base, ignore_errors=True)
 
@@ -98,6 +102,13 @@ def probe(args):
     return json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
 
 
+def test_probe_sees_old_tls_where_it_is_on(postfix):
+    # Without this, "refused" could be the probe's own OpenSSL declining to
+    # offer TLSv1: here the same probe gets TLSv1 and TLSv1.1 accepted.
+    result = probe({'host': '127.0.0.1', 'port': postfix['old_tls'], 'tls_versions': ['TLSv1', 'TLSv1.1', 'TLSv1.2']})
+    assert result['tls_versions'] == {'TLSv1': 'accepted', 'TLSv1.1': 'accepted', 'TLSv1.2': 'accepted'}, result
+
+
 def test_probe_sees_what_a_client_sees(server):
     result = probe({'host': '127.0.0.1', 'port': server, 'tls_versions': ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']})
     assert 'reachable' in result, result.get('msg')
@@ -108,9 +119,9 @@ def test_probe_sees_what_a_client_sees(server):
     assert result['starttls']['protocol'] in ('TLSv1.2', 'TLSv1.3')
     assert result['tls_versions']['TLSv1.2'] == 'accepted'
     assert result['tls_versions']['TLSv1.3'] == 'accepted'
-    # Refused by the server (>=TLSv1.2), or impossible for this host's OpenSSL: never accepted.
-    assert result['tls_versions']['TLSv1'] in ('refused', 'unsupported by probe')
-    assert result['tls_versions']['TLSv1.1'] in ('refused', 'unsupported by probe')
+    # The probe proved it offered them (test_probe_sees_old_tls_where_it_is_on), so this is the server's refusal.
+    assert result['tls_versions']['TLSv1'] == 'refused'
+    assert result['tls_versions']['TLSv1.1'] == 'refused'
     assert result['vrfy'] == {'code': 502, 'message': '5.5.1 VRFY command is disabled', 'disclosed': False}
     assert result['relay']['accepted'] is False
     assert result['relay']['code'] == 554 and 'Relay access denied' in result['relay']['message']

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, send_mail
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, send_mail
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -54,6 +54,12 @@ def pg_tls_startup(host, addr, port=5432, user="quarantine", db="quarantine"):
 @pytest.fixture(scope="module")
 def db_int(db):
     return address_by_prefix(db, INTERNAL)
+
+
+def test_check_mode_predicts_no_change_on_the_converged_host():
+    # First in the file, before any test changes the hosts: after converge
+    # and idempotence, --check --diff must predict exactly nothing.
+    assert check_mode_changes(__file__) == []
 
 
 @pytest.mark.parametrize("client", ["gw1", "gw2"])

@@ -4,7 +4,7 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, connect_outcome, listeners, run_module, send_mail
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, listeners, run_module, send_mail
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
@@ -21,6 +21,12 @@ def internal(gateway):
 
 def loopback(addr):
     return addr.startswith("127.") or addr in ("::1", "[::1]")
+
+
+def test_check_mode_predicts_no_change_on_the_converged_host():
+    # First in the file, before any test changes the hosts: after converge
+    # and idempotence, --check --diff must predict exactly nothing.
+    assert check_mode_changes(__file__) == []
 
 
 def test_socket_table_is_exactly_the_declared_one(gateway, internal):

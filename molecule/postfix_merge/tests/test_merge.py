@@ -1,9 +1,15 @@
 """merge mode keeps the vendor's lines, and gives what template mode gives."""
 
-from conftest_lib import listeners
+from conftest_lib import check_mode_changes, listeners
 
 VENDOR = "/opt/vendor/postfix/etc"
 TEMPLATE = "/etc/postfix-template"
+
+
+def test_check_mode_predicts_no_change_on_the_converged_host():
+    # First in the file, before any test changes the hosts: after converge
+    # and idempotence, --check --diff must predict exactly nothing.
+    assert check_mode_changes(__file__) == []
 
 
 def test_vendor_lines_survive(vendor):

@@ -3,7 +3,13 @@
 import time
 import uuid
 
-from conftest_lib import listeners
+from conftest_lib import check_mode_changes, listeners
+
+
+def test_check_mode_predicts_no_change_on_the_converged_host():
+    # First in the file, before any test changes the hosts: after converge
+    # and idempotence, --check --diff must predict exactly nothing.
+    assert check_mode_changes(__file__) == []
 
 
 def test_no_smtp_listener_at_all(nc):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, connect_outcome, listeners
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, listeners
 
 SCENARIO = Path(__file__).resolve().parents[1]
 PASSWORD = yaml.safe_load((SCENARIO / "vars" / "pg-db.yml").read_text())["postgresql_db_password"]
@@ -51,6 +51,12 @@ def localhost_has_ipv6(host):
 
 def bound(host):
     return {addr for proto, addr, port, _proc in listeners(host) if proto == "tcp" and port == PORT}
+
+
+def test_check_mode_predicts_no_change_on_the_converged_host():
+    # First in the file, before any test changes the hosts: after converge
+    # and idempotence, --check --diff must predict exactly nothing.
+    assert check_mode_changes(__file__) == []
 
 
 def test_port_bound_exactly_on_loopback_and_internal(db, db_int, db_ext):

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -31,15 +32,17 @@ gw = instance_fixture("rl-gw", "gw")
 sink = instance_fixture("rl-sink", "sink")
 peer = instance_fixture("rl-peer", "peer")
 
-# Every file the three roles own on the gateway; a refused change leaves
-# each byte for byte.
-MANAGED_FILES = (
-    "/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/transport", "/etc/postfix/transport.db",
-    "/etc/postgresql/15/main/postgresql.conf", "/etc/postgresql/15/main/pg_hba.conf",
-    "/etc/apache2/ports.conf", "/etc/apache2/sites-available/securemail-quarantine.conf",
-    "/etc/apache2/sites-available/securemail-quarantine-redirect.conf",
-    "/etc/apache2/conf-available/zz-securemail-hardening.conf",
-)
+# Every tree the roles write on the gateway, whole: tables, SASL
+# credentials, TLS material, enable links and amavisd's conf.d included
+# (bytes, mode and owner of each file, target of each link), and the backup
+# directories (a swap that was rolled back still left a backup). A refused
+# change leaves all of it as it was.
+MANAGED_TREES = ("/etc/postfix", "/etc/postgresql/15/main", "/etc/apache2", "/etc/amavis/conf.d",
+                 "/var/backups/securemail-postfix", "/var/backups/securemail-postgresql",
+                 "/var/backups/securemail-apache2", "/var/backups/securemail-amavis")
+# Files that must be among them, so an empty listing cannot pass as "unchanged".
+MANAGED_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/transport.db",
+                 "/etc/postgresql/15/main/pg_hba.conf", "/etc/apache2/ports.conf")
 # The main process of each daemon: "untouched" means the same PID.
 PIDFILES = {
     "postfix": "/var/spool/postfix/pid/master.pid",
@@ -125,9 +128,34 @@ def recap(output, host="rl-gw"):
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
-def checksums(host, paths=MANAGED_FILES):
-    out = host.check_output("sha256sum %s" % " ".join(paths))
-    return dict(reversed(line.split(None, 1)) for line in out.splitlines())
+# Runs on the instance: every file (sha256, mode, owner) and link (target)
+# under the trees given, as JSON. A tree that does not exist is left out.
+_TREE_STATE = r"""
+import hashlib, json, os, stat, sys
+state = {}
+for top in sys.argv[1:]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in sorted(dirnames + filenames):
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                state[path] = "-> " + os.readlink(path)
+            elif stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+                state[path] = "%s %o %d:%d" % (digest, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            elif stat.S_ISDIR(st.st_mode):
+                state[path] = "dir %o %d:%d" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+print(json.dumps(state))
+"""
+
+
+def checksums(host, trees=MANAGED_TREES):
+    """{path: "sha256 mode uid:gid" of a file, "-> target" of a link, "dir mode uid:gid"} under every tree."""
+    state = json.loads(host.check_output("python3 -c %s %s" % (shlex.quote(_TREE_STATE), " ".join(trees))))
+    missing = [p for p in MANAGED_FILES if p not in state]
+    assert not missing, "the checksum listing lacks %s" % missing
+    return state
 
 
 def pids(host):

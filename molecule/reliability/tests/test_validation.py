@@ -1,16 +1,18 @@
 """Issue 6.2: a change the validator rejects never goes live.
 
 Each role gets a change its own validator refuses. The run must fail with
-the validator's message, every managed file must keep its bytes, every
-daemon its PID, and each port must answer throughout (probed every 100 ms
-from inside the gateway while the run goes on).
+the validator's message and report no change, every file under the trees the
+roles write (backup directories included, so a swap that was rolled back
+shows) must keep its bytes, every daemon its PID, and each port must answer
+throughout (probed every 100 ms from inside the gateway while the run goes
+on).
 """
 
 import json
 
 import pytest
 
-from conftest import SCENARIO, checksums, leftovers, pids, podman, run_playbook, save_result
+from conftest import SCENARIO, checksums, leftovers, pids, podman, recap, run_playbook, save_result
 
 CASES = [
     # (id, role, extra vars, what the validator says)
@@ -52,12 +54,15 @@ def test_rejected_change_never_goes_live(gw, gw_address, label, role, extra, mes
         "case": label, "failed_as_expected": proc.returncode != 0, "validator_message": message in output,
         "files_unchanged": checksums(gw) == before, "daemons_untouched": pids(gw) == pids_before,
         "probes": probes, "probe_failures": len(failures), "leftovers": leftovers(gw),
+        "tasks_changed": recap(proc.stdout)["changed"],
     }
     RESULTS.append(outcome)
     save_result("validation", RESULTS)
     assert proc.returncode != 0, output[-3000:]
     assert message in output, output[-3000:]
-    assert outcome["files_unchanged"]
+    assert outcome["tasks_changed"] == 0, output[-3000:]
+    assert outcome["files_unchanged"], [p for p in set(before) | set(checksums(gw))
+                                        if before.get(p) != checksums(gw).get(p)]
     assert outcome["daemons_untouched"], (pids_before, pids(gw))
     assert probes > 0 and failures == [], failures[:10]
     assert outcome["leftovers"] == []

@@ -146,3 +146,36 @@ def test_a_server_that_always_hangs_up_leaves_forms_untested_not_refused(probe, 
     assert result['relay_complete'] is False and result['relay_accepted'] == []
     assert len(result['relay_untested']) == 9
     assert result['relay_tests'][0]['error'] == 'SMTPServerDisconnected: Connection unexpectedly closed'
+
+
+# ------------------------------------------------------------------ what the probe offers
+
+
+@pytest.mark.parametrize('version', ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'])
+def test_the_probe_builds_a_hello_for_each_version(version):
+    # Debian 12's OpenSSL offers TLSv1 and TLSv1.1 at security level 0 only,
+    # which tls_context sets; without it this is the probe's limit, not the server's.
+    assert smtp_probe.client_offers(version) == ''
+
+
+@pytest.mark.parametrize('hello,problem', [
+    (b'', 'no ClientHello was built for TLSv1'),
+    (b'\x15\x03\x01\x00\x02\x02\x46\x00\x00\x00\x00', 'no ClientHello was built for TLSv1'),   # an alert record
+    (b'\x16\x03\x01\x00\x10\x02\x00\x00\x0c\x03\x01', 'no ClientHello was built for TLSv1'),   # a ServerHello
+    (b'\x16\x03\x01\x00\x10\x01\x00\x00\x0c\x03\x03', 'the ClientHello offers 0303, not TLSv1'),
+    (b'\x16\x03\x01\x00\x10\x01\x00\x00\x0c\x03\x01', ''),
+])
+def test_hello_problem(hello, problem):
+    assert smtp_probe.hello_problem('TLSv1', hello) == problem
+
+
+def test_a_version_the_probe_cannot_offer_is_never_reported_refused(monkeypatch):
+    monkeypatch.setattr(smtp_probe, 'client_offers', lambda version: 'cannot offer %s: no protocols' % version)
+
+    class NeverAsked(smtp_probe.Probe):
+        def __init__(self):
+            self.params = {}
+
+        def connect(self):
+            raise AssertionError('the server must not be asked')
+    assert NeverAsked().try_version('TLSv1') == 'unsupported by probe'
