@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, listeners
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, listeners
 
 SCENARIO = Path(__file__).resolve().parents[1]
 
@@ -87,16 +87,6 @@ try:
     print("accepted", handshake(addr, port))
 except ssl.SSLError as exc:
     print("refused", exc)
-"""
-
-# Runs on the outsider: how a TCP connection attempt ends.
-_CONNECT = r"""
-import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()
-    print("connected")
-except OSError as exc:
-    print(type(exc).__name__)
 """
 
 
@@ -208,7 +198,7 @@ def test_old_tls_refused(gw, internal, version):
 @pytest.mark.parametrize("port", [HTTP_PORT, HTTPS_PORT])
 def test_outsider_refused_on_the_external_address(outsider, external, port):
     # Refused (not a timeout): the gateway is reachable, the port is closed.
-    assert run_py(outsider, _CONNECT, external, port).stdout.strip() == "ConnectionRefusedError"
+    assert connect_outcome(outsider, external, port) == "refused"
 
 
 def test_unneeded_modules_not_loaded(gw):
