@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: securemail.gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Callback for benchmarks/converge and benchmarks/fleet (not part of the collection).
+"""Callback for benchmarks/converge, benchmarks/fleet and the default scenario (not part of the collection).
 
-Writes one JSON line per task result (host, task, action, status, loop items
-that were not skipped, seconds) and one line per host with the recap counters
-to the file named by $BENCH_TASKS_LOG. benchmarks/lib_bench.py enables it with
-ANSIBLE_CALLBACK_PLUGINS=benchmarks/ and ANSIBLE_CALLBACKS_ENABLED=bench_tasks.
+Writes one JSON line per playbook run (its file name, whether it ran with
+--check), one per task result (host, task, action, status, changed, loop items
+that were not skipped, seconds) and one per host with the recap counters to
+the file named by $BENCH_TASKS_LOG. benchmarks/lib_bench.py enables it with
+ANSIBLE_CALLBACK_PLUGINS=benchmarks/ and ANSIBLE_CALLBACKS_ENABLED=bench_tasks;
+molecule/default does the same in its provisioner env, for the test that
+compares the fresh-host --check run with the first converge
+(molecule/shared/conftest_lib.fresh_host_runs).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,13 +21,14 @@ import json
 import os
 import time
 
+from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 DOCUMENTATION = """
     name: bench_tasks
     type: aggregate
     short_description: per-task results as JSON lines for the benchmarks
-    description: Writes every task result and the recap to $BENCH_TASKS_LOG.
+    description: Writes each playbook run's start, every task result and the recap to $BENCH_TASKS_LOG.
     requirements: [BENCH_TASKS_LOG in the environment]
 """
 
@@ -44,6 +49,10 @@ class CallbackModule(CallbackBase):
             return
         with open(self._path, 'a') as handle:
             handle.write(json.dumps(record, default=str) + '\n')
+
+    def v2_playbook_on_start(self, playbook):
+        self._write({'kind': 'playbook', 'playbook': os.path.basename(playbook._file_name),
+                     'check': bool(context.CLIARGS.get('check')), 'started': time.time()})
 
     def v2_runner_on_start(self, host, task):
         self._started[(host.get_name(), task._uuid)] = time.time()

@@ -291,3 +291,39 @@ def check_mode_changes(test_file: str, playbook: str = "converge.yml") -> list[t
     assert proc.returncode == 0 and not failed, (failed, proc.stderr[-2000:])
     return [(host, task["task"]["name"]) for play in report["plays"] for task in play["tasks"]
             for host, result in task["hosts"].items() if result.get("changed")]
+
+
+def fresh_host_runs(playbook: str = "converge.yml") -> tuple[list[list[str]], list[list[str]]]:
+    """(predicted, changed): the (host, task) pairs that the first ``--check`` run of the playbook after the
+    scenario's last create reported changed, and those its first real run changed.
+
+    Read from what benchmarks/bench_tasks.py (a callback the scenario's
+    provisioner env enables, with BENCH_TASKS_LOG in the ephemeral directory)
+    wrote for each playbook run. Fails when either run is missing, when the
+    real run came first (then check mode did not see fresh hosts), or when
+    either run failed a host.
+    """
+    import json
+    import os
+
+    path = os.environ["BENCH_TASKS_LOG"]
+    runs = []
+    with open(path) as handle:
+        for record in map(json.loads, handle):
+            if record["kind"] == "playbook":
+                runs.append(dict(record, changed=[], failed=[]))
+            elif record["kind"] == "task" and runs:
+                if record["changed"] and record["status"] == "ok":
+                    runs[-1]["changed"].append([record["host"], record["task"]])
+                if record["status"] in ("failed", "unreachable"):
+                    runs[-1]["failed"].append([record["host"], record["task"]])
+    creates = [i for i, run in enumerate(runs) if run["playbook"] == "create.yml"]
+    assert creates, "no create run recorded in %s: is the bench_tasks callback enabled?" % path
+    since = [run for run in runs[creates[-1]:] if run["playbook"] == playbook]
+    checks = [i for i, run in enumerate(since) if run["check"]]
+    reals = [i for i, run in enumerate(since) if not run["check"]]
+    assert checks and reals, "need a --check run and a real run of %s after create, got %s" % (playbook, since)
+    assert checks[0] < reals[0], "the first %s run after create was not the --check one" % playbook
+    check, real = since[checks[0]], since[reals[0]]
+    assert check["failed"] == [] and real["failed"] == [], (check["failed"], real["failed"])
+    return sorted(check["changed"]), sorted(real["changed"])

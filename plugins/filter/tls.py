@@ -14,6 +14,10 @@ private_key_problem: whether a private key file (an ansible.builtin.stat
 result, or the same fields from a probe) is private enough to be used: no
 access for others, none for the group except a group the caller names
 (PostgreSQL's root:ssl-cert 0640), owned by an owner the caller names.
+
+tls_in_place: whether a role's own TLS directory (and self-signed pair) is
+already as securemail.gateway.tls_selfsigned leaves it, from a path_facts
+probe; the roles send that module to the host only when it is not.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -112,9 +116,28 @@ def private_key_problem(stat, owners=('root',), group_readers=()):
     return ''
 
 
+def _facts_are(facts, kind, mode):
+    return (isinstance(facts, dict) and facts.get(kind) is True and str(facts.get('mode', '')) == mode
+            and (facts.get('pw_name'), facts.get('gr_name')) == ('root', 'root'))
+
+
+def tls_in_place(directory, cert=None, key=None):
+    """True when the directory is root:root 0700 and, if given, the certificate is a file and the key root:root 0600.
+
+    Each argument is one path's entry of a securemail.gateway.path_facts
+    result (``isdir``, ``isreg``, ``mode``, ``pw_name``, ``gr_name``).
+    """
+    if not _facts_are(directory, 'isdir', '0700'):
+        return False
+    if cert is None and key is None:
+        return True
+    return isinstance(cert, dict) and cert.get('isreg') is True and _facts_are(key, 'isreg', '0600')
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'tls_cipher_problems': tls_cipher_problems,
             'private_key_problem': private_key_problem,
+            'tls_in_place': tls_in_place,
         }

@@ -4,7 +4,8 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, listeners, run_module, send_mail
+from conftest_lib import (EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, fresh_host_runs, listeners,
+                          run_module, send_mail)
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
@@ -27,6 +28,18 @@ def test_check_mode_predicts_no_change_on_the_converged_host():
     # First in the file, before any test changes the hosts: after converge
     # and idempotence, --check --diff must predict exactly nothing.
     assert check_mode_changes(__file__) == []
+
+
+def test_check_mode_on_the_fresh_hosts_predicted_what_converge_changed():
+    # Molecule's check step ran converge.yml with --check on the hosts as
+    # created (nothing installed), then its converge step ran it for real:
+    # every task the real run changed must have been predicted, and nothing
+    # else.
+    predicted, changed = fresh_host_runs()
+    assert changed, "the first converge changed nothing: the hosts were not fresh"
+    missed = [pair for pair in changed if pair not in predicted]
+    extra = [pair for pair in predicted if pair not in changed]
+    assert (missed, extra) == ([], []), "changed but not predicted: %s; predicted but not changed: %s" % (missed, extra)
 
 
 def test_socket_table_is_exactly_the_declared_one(gateway, internal):

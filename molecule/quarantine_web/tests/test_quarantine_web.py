@@ -221,8 +221,11 @@ def test_private_key_root_only(gw):
 
 
 def _tree_digest(host):
-    return host.check_output("cd /etc/apache2 && find . -printf '%p %l\\n' | sort | md5sum && "
-                             "find . -type f | sort | xargs md5sum | md5sum")
+    # The backup directory too: a change that was swapped in and then rolled
+    # back leaves /etc/apache2 as it was, but not the backups (converge made
+    # the directory: its first swap backed up Debian's files).
+    return host.check_output("cd / && find etc/apache2 var/backups/securemail-apache2 -printf '%p %l\\n' | sort | md5sum && "
+                             "find etc/apache2 var/backups/securemail-apache2 -type f | sort | xargs md5sum | md5sum")
 
 
 def test_foreign_listen_address_refused_and_host_unchanged(gw, external):

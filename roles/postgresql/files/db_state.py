@@ -83,7 +83,9 @@ def verifier_for(password, current):
 
 def main():
     data = json.load(sys.stdin)
-    out = {"running": False, "error": "", "state": {}}
+    # A server that does not run (check mode on a fresh host) has neither
+    # role nor database: every statement would run.
+    out = {"running": False, "error": "", "state": {"role": None, "owner": None, "public_connect": False}}
     port = running_port(data["data_dir"])
     if port is not None:
         out["running"] = True

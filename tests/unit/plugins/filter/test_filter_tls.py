@@ -117,4 +117,32 @@ def test_bad_input_raises():
 
 
 def test_filters_registered():
-    assert set(tls.FilterModule().filters()) == {'tls_cipher_problems', 'private_key_problem'}
+    assert set(tls.FilterModule().filters()) == {'tls_cipher_problems', 'private_key_problem', 'tls_in_place'}
+
+
+def facts(kind, mode, owner='root', group='root'):
+    return {'isdir': kind == 'dir', 'isreg': kind == 'file', 'mode': mode, 'pw_name': owner, 'gr_name': group}
+
+
+PRIVATE_DIR, CERT, KEY = facts('dir', '0700'), facts('file', '0644'), facts('file', '0600')
+
+
+def test_tls_in_place_when_everything_is_private():
+    assert tls.tls_in_place(PRIVATE_DIR) is True
+    assert tls.tls_in_place(PRIVATE_DIR, CERT, KEY) is True
+
+
+@pytest.mark.parametrize('directory, cert, key', [
+    (facts('missing', None), None, None),             # a fresh host: no directory
+    (facts('dir', '0755'), None, None),               # others can list it
+    (facts('dir', '0700', 'postfix'), None, None),    # not root's
+    (facts('file', '0700'), None, None),              # not a directory
+    (PRIVATE_DIR, facts('missing', None), KEY),       # no certificate yet
+    (PRIVATE_DIR, CERT, facts('missing', None)),      # no key
+    (PRIVATE_DIR, CERT, facts('file', '0640')),       # the group can read the key
+    (PRIVATE_DIR, CERT, facts('file', '0600', 'root', 'ssl-cert')),
+    (PRIVATE_DIR, CERT, None),                        # a pair is asked for but the key is not described
+    (None, None, None),
+])
+def test_tls_not_in_place(directory, cert, key):
+    assert tls.tls_in_place(directory, cert, key) is False
