@@ -538,7 +538,7 @@ class RunResult(object):
                     rec = json.loads(line)
                     if rec['kind'] == 'task':
                         self.tasks.append(rec)
-                    else:
+                    elif rec['kind'] == 'recap':
                         self.recap[rec['host']] = rec
         calls = {}
         if os.path.exists(exec_log):
