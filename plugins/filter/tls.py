@@ -27,6 +27,7 @@ __metaclass__ = type
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import private_tls_changes, private_tls_problem
 
 # OpenSSL's names of the TLS 1.2 suites with ephemeral (EC)DH key exchange,
 # authenticated by an RSA or ECDSA certificate, with AES (GCM, CCM or CBC) or
@@ -116,22 +117,14 @@ def private_key_problem(stat, owners=('root',), group_readers=()):
     return ''
 
 
-def _facts_are(facts, kind, mode):
-    return (isinstance(facts, dict) and facts.get(kind) is True and str(facts.get('mode', '')) == mode
-            and (facts.get('pw_name'), facts.get('gr_name')) == ('root', 'root'))
-
-
 def tls_in_place(directory, cert=None, key=None):
-    """True when the directory is root:root 0700 and, if given, the certificate is a file and the key root:root 0600.
+    """True when securemail.gateway.tls_selfsigned would neither change anything nor refuse the paths.
 
     Each argument is one path's entry of a securemail.gateway.path_facts
-    result (``isdir``, ``isreg``, ``mode``, ``pw_name``, ``gr_name``).
+    result (``isdir``, ``isreg``, ``mode``, ``pw_name``, ``gr_name``); the
+    decision is the module's own (module_utils/path_facts.private_tls_*).
     """
-    if not _facts_are(directory, 'isdir', '0700'):
-        return False
-    if cert is None and key is None:
-        return True
-    return isinstance(cert, dict) and cert.get('isreg') is True and _facts_are(key, 'isreg', '0600')
+    return not (private_tls_changes(directory, cert, key) or private_tls_problem(directory, cert, key))
 
 
 class FilterModule(object):

@@ -15,6 +15,12 @@ task there is) when everything is there.
 key_pair_facts: whether a private key belongs to a certificate, by comparing
 the public key OpenSSL derives from each. Only public keys are read back; no
 key material leaves this module.
+
+private_tls_changes / private_tls_problem: what securemail.gateway.tls_selfsigned
+must do to a TLS directory (and self-signed pair), decided from path_facts of
+each; the same decision serves the module on the host and, through the
+tls_in_place filter, the roles on the controller, which send the module only
+when there is something to do.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -97,3 +103,47 @@ def key_pair_facts(cert, key, run):
     key_public, key_error = _public_key(run, ['pkey', '-pubout', '-passin', 'pass:', '-in', key])
     return dict(match=cert_public is not None and cert_public == key_public,
                 error='; '.join(e for e in (cert_error, key_error) if e))
+
+
+PRIVATE_DIR = ('0700', 'root', 'root')
+PRIVATE_KEY = ('0600', 'root', 'root')
+
+
+def _resolves(facts):
+    # A dangling symlink exists but opens nothing: a new file replaces it.
+    return isinstance(facts, dict) and facts.get('mode') is not None
+
+
+def _mode_owner(facts):
+    return (facts.get('mode'), facts.get('pw_name'), facts.get('gr_name'))
+
+
+def private_tls_problem(directory, cert=None, key=None):
+    """Why the paths cannot be made a private TLS directory and pair ('' when they can): a non-directory or non-file in the way."""
+    if _resolves(directory) and not directory.get('isdir'):
+        return 'path: %s exists and is not a directory' % directory.get('path')
+    for name, facts in (('cert', cert), ('key', key)):
+        if _resolves(facts) and not facts.get('isreg'):
+            return '%s: %s is not a regular file' % (name, facts.get('path'))
+    return ''
+
+
+def private_tls_changes(directory, cert=None, key=None):
+    """What must change for a root:root 0700 directory and, with cert and key, a pair whose key is root:root 0600.
+
+    Each argument is a path_facts() dict (or the same from a probe); cert
+    and key are both None when only the directory is wanted. A missing cert or
+    key means a new pair. Returns [] when everything is in place.
+    """
+    changes = []
+    if not _resolves(directory):
+        changes.append('directory created')
+    elif _mode_owner(directory) != PRIVATE_DIR:
+        changes.append('directory mode or owner fixed')
+    if cert is None and key is None:
+        return changes
+    if not (_resolves(cert) and _resolves(key)):
+        changes.append('pair created')
+    elif _mode_owner(key) != PRIVATE_KEY:
+        changes.append('key mode or owner fixed')
+    return changes

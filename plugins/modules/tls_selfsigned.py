@@ -94,34 +94,23 @@ changes:
   sample: [directory created, pair created, key mode fixed]
 '''
 
-import grp
 import ipaddress
 import os
-import pwd
 import re
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (
+    PRIVATE_DIR, PRIVATE_KEY, path_facts, private_tls_changes, private_tls_problem)
 
 HOST_NAME = re.compile(r'^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$')
 
 
-def _state(path):
-    """'absent', or 'KIND MODE OWNER:GROUP' of an existing path (after symlinks, as the daemon opens it)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
+def _shown(facts):
+    """One line of the diff for a path_facts() dict: 'absent' or 'KIND MODE OWNER:GROUP'."""
+    if facts.get('mode') is None:
         return 'absent'
-    kind = 'directory' if stat.S_ISDIR(st.st_mode) else 'file' if stat.S_ISREG(st.st_mode) else 'other'
-    try:
-        owner = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        owner = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    return '%s %04o %s:%s' % (kind, stat.S_IMODE(st.st_mode), owner, group)
+    kind = 'directory' if facts['isdir'] else 'file' if facts['isreg'] else 'other'
+    return '%s %s %s:%s' % (kind, facts['mode'], facts['pw_name'], facts['gr_name'])
 
 
 def _input_problem(params):
@@ -186,28 +175,17 @@ def run(module):
         module.fail_json(msg=problem)
     directory = os.path.normpath(params['path'])
     cert, key = params['cert'], params['key']
-    before = {'path': _state(directory)}
+    facts = dict(path=path_facts(directory))
     if cert:
-        before.update(cert=_state(cert), key=_state(key))
-    changes = []
-    wanted_dir = 'directory 0700 root:root'
-    if before['path'] not in ('absent', wanted_dir) and not before['path'].startswith('directory '):
-        module.fail_json(msg='path: %s exists and is not a directory (%s)' % (directory, before['path']))
-    if before['path'] == 'absent':
-        changes.append('directory created')
-    elif before['path'] != wanted_dir:
-        changes.append('directory mode or owner fixed')
-    for name in ('cert', 'key') if cert else ():
-        if before[name] != 'absent' and not before[name].startswith('file '):
-            module.fail_json(msg='%s: %s is not a regular file (%s)' % (name, params[name], before[name]))
-    new_pair = bool(cert) and 'absent' in (before['cert'], before['key'])
-    if new_pair:
-        changes.append('pair created')
-    elif cert and before['key'] != 'file 0600 root:root':
-        changes.append('key mode or owner fixed')
+        facts.update(cert=path_facts(cert), key=path_facts(key))
+    problem = private_tls_problem(facts['path'], facts.get('cert'), facts.get('key'))
+    if problem:
+        module.fail_json(msg=problem)
+    changes = private_tls_changes(facts['path'], facts.get('cert'), facts.get('key'))
+    new_pair = 'pair created' in changes
 
     if changes and not module.check_mode:
-        if before['path'] == 'absent':
+        if 'directory created' in changes:
             os.mkdir(directory, 0o700)
         os.chown(directory, 0, 0)
         os.chmod(directory, 0o700)
@@ -217,12 +195,13 @@ def run(module):
             os.chown(key, 0, 0)
             os.chmod(key, 0o600)
 
-    after = {'path': wanted_dir}
-    if cert:
-        after.update(cert=before['cert'] if not new_pair else 'file 0644 root:root (new, CN=%s)' % params['common_name'],
-                     key='file 0600 root:root' + (' (new)' if new_pair else ''))
     result = dict(changed=bool(changes), changes=changes)
     if module._diff:
+        before = dict((name, _shown(f)) for name, f in facts.items())
+        after = dict(path='directory %s %s:%s' % PRIVATE_DIR)
+        if cert:
+            after.update(cert='file 0644 root:root (new, CN=%s)' % params['common_name'] if new_pair else before['cert'],
+                         key='file %s %s:%s' % PRIVATE_KEY + (' (new)' if new_pair else ''))
         result['diff'] = dict(before=''.join('%s: %s\n' % (k, v) for k, v in sorted(before.items())),
                               after=''.join('%s: %s\n' % (k, v) for k, v in sorted(after.items())),
                               before_header=directory, after_header=directory)
