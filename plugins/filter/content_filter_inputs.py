@@ -20,7 +20,11 @@ BOUNDS = {
     'content_filter_spam_kill_level': (3, 100),
     'content_filter_max_servers': (1, 50),
     'content_filter_backup_retention': (1, 100),
+    'content_filter_log_keep': (1, 3660),
 }
+KINDS = ('spam', 'banned', 'virus', 'bad_header')
+DESTINIES = ('discard', 'bounce', 'reject', 'pass')
+ADDRESS_RE = re.compile(r'^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$')
 # A number as Perl reads one, and nothing else (no inf, nan or 0x).
 NUMBER_RE = re.compile(r'^[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?$')
 # amavisd test-config accepts a name without a dot, but the daemon then
@@ -42,6 +46,34 @@ def _number(value):
         return None
     number = float(str(value).replace('_', ''))
     return number if math.isfinite(number) else None
+
+
+def _kinds(inputs, name):
+    """The kinds a list variable names, and a problem when it names anything else."""
+    value = inputs.get(name)
+    value = [] if value is None else value
+    if not isinstance(value, list) or not set(value) <= set(KINDS):
+        return [], ['%s: %s must be a list of %s' % (name, _short(value), ', '.join(KINDS))]
+    return value, []
+
+
+def _destinies(inputs):
+    """A blocked message is delivered, bounced, rejected or held with a copy: never dropped unseen."""
+    quarantined, problems = _kinds(inputs, 'content_filter_quarantine')
+    silent_ok, more = _kinds(inputs, 'content_filter_allow_silent_discard')
+    problems += more
+    for kind in KINDS:
+        name = 'content_filter_%s_destiny' % kind
+        destiny = inputs.get(name)
+        if destiny not in DESTINIES:
+            problems.append('%s: %s must be one of %s' % (name, _short(destiny), ', '.join(DESTINIES)))
+        elif destiny == 'discard' and kind not in quarantined and kind not in silent_ok:
+            # amavisd answers 250 and drops the message: the sender thinks it
+            # was delivered, the recipient never sees it, and no copy is left.
+            problems.append('%s: discard without a quarantine copy loses the message silently; add %s to '
+                            'content_filter_quarantine, choose bounce, reject or pass, or list %s in '
+                            'content_filter_allow_silent_discard' % (name, kind, kind))
+    return problems
 
 
 def content_filter_input_problems(inputs):
@@ -70,6 +102,11 @@ def content_filter_input_problems(inputs):
     if tag2 is not None and kill is not None and tag2 > kill:
         problems.append('content_filter_spam_tag2_level: %s must not be above content_filter_spam_kill_level (%s)'
                         % (inputs['content_filter_spam_tag2_level'], inputs['content_filter_spam_kill_level']))
+    problems += _destinies(inputs)
+    admin = inputs.get('content_filter_admin_address')
+    if admin and (not isinstance(admin, str) or not ADDRESS_RE.match(admin)):
+        problems.append('content_filter_admin_address: %s is not a plain mail address (local@domain.tld; it is '
+                        'written into a Perl string)' % _short(admin))
     path = inputs.get('content_filter_quarantine_dir')
     if not isinstance(path, str) or not PATH_RE.match(path) or '..' in path:
         problems.append('content_filter_quarantine_dir: %s must be an absolute path of letters, digits and . _ - / '

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -53,6 +54,10 @@ PROTECTED_PARAMETERS = {
     'smtpd_sasl_auth_enable': 'turns on SASL on port 25 (use postfix_submission_enabled / postfix_smtps_enabled)',
     'smtpd_sasl_security_options': 'can allow plain-text or anonymous logins',
     'smtpd_tls_auth_only': '"no" offers passwords before TLS',
+    # The mail log: without it an accepted message can vanish without a trace.
+    'maillog_file': 'decides where Postfix logs (use postfix_maillog / postfix_maillog_file)',
+    'maillog_file_prefixes': 'widens where the mail log may be written',
+    'syslog_name': 'renames every log line, so log readers and securemail.gateway.trace miss them',
     # Where the host listens.
     'inet_interfaces': 'decides which addresses are exposed (use postfix_inet_interfaces)',
     # TLS: the protocol and cipher choices (use postfix_tls_protocols / postfix_tls_ciphers).
@@ -149,6 +154,7 @@ BOUNDS = (
     ('postfix_message_size_limit', 1048576, 1073741824, 'bytes; 0 would mean unlimited'),
     ('postfix_client_connection_rate_limit', 1, 1000, 'connections per client per minute; 0 would turn the limit off'),
     ('postfix_body_checks_size_limit', 1024, 10485760, 'bytes of each body part that body_checks read'),
+    ('postfix_maillog_keep', 1, 3660, 'rotated days of mail log kept; the log is evidence, keep at least one'),
 )
 
 # Lookup tables the role writes, and how postfix_table_problems reads each.
@@ -368,6 +374,20 @@ def _bounds(inputs):
             for name, value, low, high, why in checks if not low <= _int(value) <= high]
 
 
+def _maillog(inputs):
+    """Checks "The mail log is a file of its own under /var/log"."""
+    # Postfix itself accepts any path under /var (maillog_file_prefixes), and
+    # logrotate would rotate, compress and prune whatever file is named here:
+    # only a file of its own in /var/log is ours to own.
+    path = inputs.get('postfix_maillog_file')
+    text = path if isinstance(path, str) else ''
+    if (not text.startswith('/var/log/') or os.path.normpath(text) != text or _has_line_break(text)
+            or re.search(r'[\s*?\[\]{}"\'\\]', text) or os.path.basename(text) in ('', 'log')):
+        return ['postfix_maillog_file: %s must be a file of its own under /var/log (an absolute, normalized path '
+                'without spaces or wildcards); logrotate rotates and prunes it' % _truncate(path, 80)]
+    return []
+
+
 def _tls_files(inputs, hostname, tls_stats):
     """Checks "Certificate and key come together", "TLS files exist"."""
     if not _bool(inputs.get('postfix_tls_enabled')):
@@ -447,7 +467,7 @@ def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), rege
     return (_host_name(inputs) + _relay_domains(inputs) + _networks(inputs) + _extra_parameters(inputs)
             + _mode(inputs) + _listen(inputs, hostname, list(addresses or [])) + _single_lines(inputs)
             + _tokens(inputs) + _banner(inputs) + _bounds(inputs) + _tls_files(inputs, hostname, tls_stats)
-            + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs))
+            + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs) + _maillog(inputs))
 
 
 class FilterModule(object):

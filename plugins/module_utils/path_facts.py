@@ -37,8 +37,8 @@ from ansible_collections.securemail.gateway.plugins.module_utils.audit import _n
 
 def path_facts(path):
     """Facts about one path; mode, pw_name and gr_name are None when it does not resolve to anything."""
-    facts = dict(path=path, exists=False, islnk=False, isreg=False, isdir=False, real='', mode=None, pw_name=None,
-                 gr_name=None)
+    facts = dict(path=path, exists=False, islnk=False, isreg=False, isdir=False, issock=False, real='', mode=None,
+                 pw_name=None, gr_name=None)
     try:
         facts.update(exists=os.path.lexists(path), islnk=os.path.islink(path),
                      real=os.path.realpath(path) if path else '')
@@ -46,7 +46,8 @@ def path_facts(path):
     except (OSError, ValueError):
         # ValueError: a NUL byte in the path, which names no file.
         return facts
-    facts.update(isreg=stat.S_ISREG(st.st_mode), isdir=stat.S_ISDIR(st.st_mode), mode='%04o' % stat.S_IMODE(st.st_mode),
+    facts.update(isreg=stat.S_ISREG(st.st_mode), isdir=stat.S_ISDIR(st.st_mode), issock=stat.S_ISSOCK(st.st_mode),
+                 mode='%04o' % stat.S_IMODE(st.st_mode),
                  pw_name=_name(pwd.getpwuid, st.st_uid), gr_name=_name(grp.getgrgid, st.st_gid))
     return facts
 

@@ -117,6 +117,7 @@ paths:
       islnk: false
       isreg: true
       isdir: false
+      issock: false
       real: /etc/ssl/private/web.key
       mode: '0600'
       pw_name: root
@@ -140,6 +141,10 @@ paths:
       returned: always
     isdir:
       description: The path leads to a directory (after symlinks).
+      type: bool
+      returned: always
+    issock:
+      description: The path leads to a Unix socket (after symlinks), for example a syslog daemon's C(/dev/log).
       type: bool
       returned: always
     real:

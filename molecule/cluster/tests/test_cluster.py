@@ -90,6 +90,32 @@ def test_mail_through_either_gateway_reaches_the_hub(gateway, gw1, gw2, outsider
     assert subject in hub.run("cat /var/mail/root").stdout
 
 
+def test_the_trace_playbook_follows_mail_across_the_gateways(outsider, gw1, gw2, hub):
+    # One message through each gateway from one sender; the fleet playbook
+    # must find each on the gateway that took it, delivered to the hub.
+    sender = "trace-%s@example.net" % uuid.uuid4().hex[:10]
+    for gateway, host in (("gw1", gw1), ("gw2", gw2)):
+        outcome = send_mail(outsider, address_by_prefix(host, EXTERNAL), 25, sender, "alice@example.org",
+                            "trace-" + sender, helo="outsider.example.net")
+        assert outcome.startswith("250"), outcome
+    deadline = time.time() + 60
+    while time.time() < deadline and hub.run("grep -c '^Subject: trace-%s' /var/mail/root" % sender).stdout.strip() != "2":
+        time.sleep(1)
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+         str(ROOT / "playbooks" / "trace.yml"), "-e", "trace_sender=%s" % sender],
+        capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    read = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]
+    assert sorted(read) == ["cl-gw1", "cl-gw2"]
+    for host, result in read.items():
+        assert result["summary"]["accepted"] == 1 and result["summary"]["delivered"] == 1, (host, result)
+        message = result["messages"][0]
+        assert message["sender"] == sender and message["outcome"] == "delivered", message
+
+
 def test_hub_accepts_smtp_only_from_the_gateways(outsider, hub):
     outcome = send_mail(outsider, address_by_prefix(hub, INTERNAL), 25, "sender@example.net",
                         "alice@example.org", "x", helo="outsider.example.net")
@@ -140,6 +166,11 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
     assert db_keys["apache"]["mode"] == "0600"
     gw_keys = [k for k in results["cl-gw2"]["keys"] if k["holds_key"]]
     assert [k["service"] for k in gw_keys] == ["postfix"] and gw_keys[0]["mode"] == "0600"
+    # The mail log check read each gateway's log: the mail sent above is there.
+    for gateway in ("cl-gw1", "cl-gw2"):
+        mail = results[gateway]["mail"]
+        assert mail["summary"]["accepted"] >= 2 and mail["summary"]["delivered"] >= 2, mail
+        assert mail["summary"]["discarded"] == 0 and mail["log_files"], mail
     assert len(results["cl-gw1"]["relay_tests"]) >= 9
     assert all(not t["accepted"] for t in results["cl-gw1"]["relay_tests"])
 

@@ -120,6 +120,8 @@ CASES = [
     _cf("content_filter_spam_tag2_level", {"content_filter_spam_tag2_level": 8, "content_filter_spam_kill_level": 7}),
     _cf("content_filter_max_servers", {"content_filter_max_servers": 0}),
     _cf("content_filter_max_servers", {"content_filter_max_servers": 1000}),
+    # content_filter (issue 17): spam dropped with no quarantine copy, a silent loss
+    _cf("content_filter_spam_destiny", {"content_filter_quarantine": ["banned", "virus", "bad_header"]}),
 ]
 
 # (role, refused case's variables, opt-in added) -> must converge

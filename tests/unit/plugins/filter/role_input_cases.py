@@ -88,7 +88,7 @@ def through_opt_in(check, warn, refused, opt_in):
 def facts(path, kind=None, mode='0600', owner='root', group='root', real=None, link=False):
     """What path_facts reports for ``path``: ``kind`` file or dir (after symlinks), None for nothing there."""
     there = kind is not None
-    return dict(path=path, exists=there or link, islnk=link, isreg=kind == 'file', isdir=kind == 'dir',
+    return dict(path=path, exists=there or link, islnk=link, isreg=kind == 'file', isdir=kind == 'dir', issock=False,
                 real=real or path, mode=mode if there else None, pw_name=owner if there else None,
                 gr_name=group if there else None)
 

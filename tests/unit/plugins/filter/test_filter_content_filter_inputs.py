@@ -39,7 +39,29 @@ CASES = cases_of('content_filter') + [
     ('content_filter_spam_tag2_level', 'content_filter', {'content_filter_spam_tag2_level': 0.5}),
     ('content_filter_backup_retention', 'content_filter', {'content_filter_backup_retention': 0}),
     ('content_filter_max_servers', 'content_filter', {'content_filter_max_servers': 'two'}),
+    ('content_filter_banned_destiny', 'content_filter', {'content_filter_quarantine': ['spam']}),
+    ('content_filter_virus_destiny', 'content_filter',
+     {'content_filter_quarantine': [], 'content_filter_allow_silent_discard': ['spam', 'banned']}),
+    ('content_filter_bad_header_destiny', 'content_filter', {'content_filter_bad_header_destiny': 'drop'}),
+    ('content_filter_quarantine', 'content_filter', {'content_filter_quarantine': ['spam', 'junk']}),
+    ('content_filter_allow_silent_discard', 'content_filter', {'content_filter_allow_silent_discard': 'spam'}),
+    ('content_filter_admin_address', 'content_filter', {'content_filter_admin_address': "root@x'; system('id'); '"}),
+    ('content_filter_admin_address', 'content_filter', {'content_filter_admin_address': 'postmaster@'}),
+    ('content_filter_log_keep', 'content_filter', {'content_filter_log_keep': 0}),
 ]
+
+
+def test_a_silent_discard_is_refused_with_its_reason_and_allowed_by_its_opt_in():
+    problems = content_filter_input_problems(defaults(content_filter_quarantine=['banned', 'virus', 'bad_header']))
+    assert problems == ['content_filter_spam_destiny: discard without a quarantine copy loses the message silently; '
+                        'add spam to content_filter_quarantine, choose bounce, reject or pass, or list spam in '
+                        'content_filter_allow_silent_discard']
+    assert content_filter_input_problems(defaults(content_filter_quarantine=['banned', 'virus', 'bad_header'],
+                                                  content_filter_allow_silent_discard=['spam'])) == []
+    # Not discarded, so nothing is lost: no copy needed.
+    assert content_filter_input_problems(defaults(content_filter_quarantine=[], content_filter_spam_destiny='bounce',
+                                                  content_filter_banned_destiny='reject',
+                                                  content_filter_virus_destiny='pass')) == []
 
 
 def test_the_defaults_pass():

@@ -237,6 +237,13 @@ def test_valid_configurations_pass(changes):
     ({'postfix_smtp_sasl_passwords': {'# x': 'u:p'}}, 'postfix_smtp_sasl_passwords: every key must be a next hop'),
     ({'postfix_smtp_sasl_passwords': {'[a]': 'no-colon'}}, 'check the entries for [a]'),
     ({'postfix_smtp_sasl_passwords': {'[a]': 5}}, 'check the entries for [a]'),
+    ({'postfix_maillog_file': '/etc/passwd'}, 'postfix_maillog_file: /etc/passwd must be a file of its own under /var/log'),
+    ({'postfix_maillog_file': '/var/log/../lib/x.log'}, 'postfix_maillog_file: /var/log/../lib/x.log must be'),
+    ({'postfix_maillog_file': '/var/log/'}, 'postfix_maillog_file: /var/log/ must be'),
+    ({'postfix_maillog_file': '/var/log/*.log'}, 'postfix_maillog_file: /var/log/*.log must be'),
+    ({'postfix_maillog_file': 'postfix.log'}, 'postfix_maillog_file: postfix.log must be'),
+    ({'postfix_maillog_file': '/var/log/mail log'}, 'postfix_maillog_file: /var/log/mail log must be'),
+    ({'postfix_maillog_keep': 0}, 'postfix_maillog_keep: 0 is outside 1..3660'),
 ])
 def test_single_refusals(changes, expected):
     found = problems(**changes)

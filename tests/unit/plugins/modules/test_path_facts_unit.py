@@ -5,9 +5,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
-import json
 import os
 import pwd
+import socket
 
 import pytest
 
@@ -32,7 +32,7 @@ def tree(tmp_path):
 
 def test_a_regular_file(tree):
     path = str(tree / 'file')
-    assert path_facts(path) == dict(path=path, exists=True, islnk=False, isreg=True, isdir=False, real=path,
+    assert path_facts(path) == dict(path=path, exists=True, islnk=False, isreg=True, isdir=False, issock=False, real=path,
                                     mode='0640', pw_name=ME, gr_name=MY_GROUP)
 
 
@@ -57,7 +57,20 @@ def test_nothing_there(path):
 
 def test_a_fifo_is_neither_file_nor_directory(tree):
     facts = path_facts(str(tree / 'fifo'))
-    assert facts['exists'] and not facts['isreg'] and not facts['isdir']
+    assert facts['exists'] and not facts['isreg'] and not facts['isdir'] and not facts['issock']
+
+
+def test_a_unix_socket_and_a_link_to_one(tree):
+    # The roles ask whether a syslog daemon listens on /dev/log, often a
+    # symlink to journald's socket.
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        server.bind(str(tree / 'log'))
+        (tree / 'dev-log').symlink_to(tree / 'log')
+        assert path_facts(str(tree / 'log'))['issock'] and path_facts(str(tree / 'dev-log'))['issock']
+    finally:
+        server.close()
+    assert not path_facts(str(tree / 'file'))['issock']
 
 
 class Openssl(object):
@@ -120,22 +133,14 @@ def test_the_documentation_is_yaml_with_the_options_the_module_takes():
     assert sorted(returned['key_pairs']['contains']) == ['error', 'match']
 
 
-def run_main(capsys, args):
-    testing = pytest.importorskip('ansible.module_utils.testing')
-    with testing.patch_module_args(args):
-        with pytest.raises(SystemExit) as done:
-            module.main()
-    return done.value.code, json.loads(capsys.readouterr().out)
-
-
-def test_main_reports_every_name_and_changes_nothing_in_check_mode(capsys, tree):
-    code, result = run_main(capsys, {'paths': {'f': str(tree / 'file'), 'n': 5}, '_ansible_check_mode': True})
+def test_main_reports_every_name_and_changes_nothing_in_check_mode(run_main, tree):
+    code, result = run_main(module, {'paths': {'f': str(tree / 'file'), 'n': 5}, '_ansible_check_mode': True})
     assert code == 0 and result['changed'] is False and result['key_pairs'] == {}
     assert result['paths']['f']['isreg'] and result['paths']['n']['path'] == '5'
 
 
-def test_main_refuses_a_pair_without_both_paths(capsys):
-    code, result = run_main(capsys, {'key_pairs': {'web': {'cert': '/etc/ssl/certs/x.pem'}}})
+def test_main_refuses_a_pair_without_both_paths(run_main):
+    code, result = run_main(module, {'key_pairs': {'web': {'cert': '/etc/ssl/certs/x.pem'}}})
     assert code == 1 and result['failed'] and result['msg'] == 'key_pairs.web: must be a dict with the paths cert and key'
 
 
