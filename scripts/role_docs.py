@@ -20,7 +20,9 @@ END = '<!-- END VARIABLES -->'
 
 
 def plain(text):
-    """Ansible doc markup (V(x), O(x), C(x)) to Markdown code."""
+    """Ansible doc markup (V(x), O(x), C(x)) to Markdown code; a list of paragraphs becomes one."""
+    if isinstance(text, list):
+        text = ' '.join(str(paragraph) for paragraph in text)
     return re.sub(r'\b[VOCR]V?\(([^)]*)\)', r'`\1`', ' '.join(str(text).split()))
 
 

@@ -23,6 +23,11 @@ BOUNDS = {
     'content_filter_log_keep': (1, 3660),
 }
 KINDS = ('spam', 'banned', 'virus', 'bad_header')
+# ClamAV database files a user may add: hash (hdb, hsb), body (ndb), logical
+# (ldb) signatures, and allow lists (fp, sfp, ign2). Names as clamd loads them.
+SIGNATURE_FILE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\.(hdb|hsb|ndb|ldb|fp|sfp|ign2)$')
+# hdb/hsb/fp/sfp lines: HASH:SIZE:NAME (SIZE may be * in hsb/sfp).
+HASH_LINE_RE = re.compile(r'^[0-9a-fA-F]{32,64}:(\d+|\*):[^:\s][^:]*(:\d+)?$')
 DESTINIES = ('discard', 'bounce', 'reject', 'pass')
 ADDRESS_RE = re.compile(r'^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$')
 # A number as Perl reads one, and nothing else (no inf, nan or 0x).
@@ -76,6 +81,47 @@ def _destinies(inputs):
     return problems
 
 
+def _signatures(inputs):
+    """ClamAV needs signatures, and the files the role writes must be ones clamd loads."""
+    if not _flag(inputs.get('content_filter_antivirus')):
+        return []
+    signatures = inputs.get('content_filter_clamav_signatures') or {}
+    if not isinstance(signatures, dict):
+        return ['content_filter_clamav_signatures: %s must map file names to lists of lines' % _short(signatures)]
+    problems = []
+    if not signatures and not _flag(inputs.get('content_filter_clamav_freshclam')):
+        problems.append('content_filter_clamav_signatures: clamd has no signatures without freshclam '
+                        '(content_filter_clamav_freshclam: false); give signature files, or every message waits in '
+                        'the queue')
+    for name, lines in sorted(signatures.items(), key=lambda item: str(item[0])):
+        if not SIGNATURE_FILE_RE.match(str(name)):
+            problems.append('content_filter_clamav_signatures: %s is not a ClamAV database file name (NAME.hdb, '
+                            '.hsb, .ndb, .ldb, .fp, .sfp or .ign2)' % _short(name))
+            continue
+        if not isinstance(lines, list) or not lines or not all(isinstance(line, str) and line.strip() for line in lines):
+            problems.append('content_filter_clamav_signatures: %s must be a list of non-empty lines' % name)
+            continue
+        bad = [i for i, line in enumerate(lines) if '\n' in line or '\r' in line or '\0' in line
+               or (name.rsplit('.', 1)[1] in ('hdb', 'hsb', 'fp', 'sfp') and not HASH_LINE_RE.match(line))]
+        if bad:
+            problems.append('content_filter_clamav_signatures: %s: entries %s are not single HASH:SIZE:NAME lines'
+                            % (name, ', '.join(str(i) for i in bad)) if name.rsplit('.', 1)[1] in ('hdb', 'hsb', 'fp', 'sfp')
+                            else 'content_filter_clamav_signatures: %s: entries %s hold a line break'
+                            % (name, ', '.join(str(i) for i in bad)))
+    return problems
+
+
+def _flag(value):
+    return value is True or str(value).lower() in ('true', 'yes', '1', 'on')
+
+
+def clamav_signature_files(signatures, directory):
+    """The engine's file entries for content_filter_clamav_signatures: one database file each, clamav's."""
+    return [{'dest': '%s/%s' % (directory, name), 'content': ''.join('%s\n' % line for line in lines),
+             'owner': 'clamav', 'group': 'clamav', 'mode': '0644'}
+            for name, lines in sorted((signatures or {}).items())]
+
+
 def content_filter_input_problems(inputs):
     """Problems with the role's variables: 'variable: reason' each; [] when none."""
     problems = []
@@ -102,7 +148,10 @@ def content_filter_input_problems(inputs):
     if tag2 is not None and kill is not None and tag2 > kill:
         problems.append('content_filter_spam_tag2_level: %s must not be above content_filter_spam_kill_level (%s)'
                         % (inputs['content_filter_spam_tag2_level'], inputs['content_filter_spam_kill_level']))
-    problems += _destinies(inputs)
+    problems += _destinies(inputs) + _signatures(inputs)
+    if inputs.get('content_filter_antivirus_failure') not in ('defer', 'pass'):
+        problems.append('content_filter_antivirus_failure: %s must be defer or pass'
+                        % _short(inputs.get('content_filter_antivirus_failure')))
     admin = inputs.get('content_filter_admin_address')
     if admin and (not isinstance(admin, str) or not ADDRESS_RE.match(admin)):
         problems.append('content_filter_admin_address: %s is not a plain mail address (local@domain.tld; it is '
@@ -116,4 +165,5 @@ def content_filter_input_problems(inputs):
 
 class FilterModule(object):
     def filters(self):
-        return {'content_filter_input_problems': content_filter_input_problems}
+        return {'content_filter_input_problems': content_filter_input_problems,
+                'clamav_signature_files': clamav_signature_files}

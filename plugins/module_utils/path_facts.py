@@ -52,6 +52,17 @@ def path_facts(path):
     return facts
 
 
+def user_groups(name):
+    """The user's groups (primary and supplementary), sorted; None when there is no such user."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    names = set(group.gr_name for group in grp.getgrall() if name in group.gr_mem)
+    names.add(_name(grp.getgrgid, entry.pw_gid))
+    return sorted(str(n) for n in names)
+
+
 def package_facts(names, status_file='/var/lib/dpkg/status'):
     """{name: installed version, or None}. ``name:arch`` asks for one architecture; a virtual name is never installed."""
     wanted = dict((name, tuple(name.split(':', 1)) if ':' in name else (name, None)) for name in names)

@@ -550,16 +550,26 @@ class Engine(object):
                 raise EngineError('enable', '%s failed (exit status %d): %s' % (' '.join(argv), rc, detail))
 
     def wait_ready(self, ready):
-        host, port = ready.get('host') or '127.0.0.1', int(ready['port'])
+        path = ready.get('path')
+        host = ready.get('host') or '127.0.0.1'
+        where = path or '%s port %d' % (host, int(ready['port']))
         deadline = self.monotonic() + float(ready.get('timeout', 60))
         while True:
             try:
-                socket.create_connection((host, port), timeout=2).close()
+                if path:
+                    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    try:
+                        client.settimeout(2)
+                        client.connect(path)
+                    finally:
+                        client.close()
+                else:
+                    socket.create_connection((host, int(ready['port'])), timeout=2).close()
                 return
             except (OSError, IOError) as e:
                 if self.monotonic() >= deadline:
-                    raise EngineError('ready', 'nothing answers on %s port %d after %s s (%s); see the daemon\'s '
-                                               'log' % (host, port, ready.get('timeout', 60), e))
+                    raise EngineError('ready', 'nothing answers on %s after %s s (%s); see the daemon\'s '
+                                               'log' % (where, ready.get('timeout', 60), e))
             self.sleep(0.5)
 
     def keep_running(self):

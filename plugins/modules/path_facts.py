@@ -48,6 +48,13 @@ options:
     type: list
     elements: str
     default: []
+  users:
+    description:
+      - User names whose groups to report (the primary group and every group that lists the user), so a role can
+        tell whether a membership it needs is in place without a task of its own.
+    type: list
+    elements: str
+    default: []
 requirements:
   - C(openssl) on the host, for O(key_pairs).
 seealso:
@@ -163,6 +170,12 @@ paths:
       description: Group name (the number when it has no name; after symlinks).
       type: str
       returned: always; null when the path does not lead to anything
+user_groups:
+  description: For each name of O(users), its groups, sorted; null when there is no such user.
+  returned: always
+  type: dict
+  sample:
+    clamav: [amavis, clamav]
 key_pairs:
   description: For each name of O(key_pairs), whether the key belongs to the certificate.
   returned: always
@@ -186,7 +199,7 @@ key_pairs:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (
-    key_pair_facts, package_facts, path_facts)
+    key_pair_facts, package_facts, path_facts, user_groups)
 
 
 def main():
@@ -196,6 +209,7 @@ def main():
             # Paths of certificates and keys, never their content.
             key_pairs=dict(type='dict', default={}, no_log=False),
             packages=dict(type='list', elements='str', default=[]),
+            users=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -215,6 +229,7 @@ def main():
         changed=False,
         packages=packages,
         missing_packages=[name for name in module.params['packages'] if packages[name] is None],
+        user_groups=dict((name, user_groups(name)) for name in module.params['users']),
         paths=dict((name, path_facts(to_text(path, errors='surrogate_or_strict')))
                    for name, path in module.params['paths'].items()),
         key_pairs=dict((name, key_pair_facts(to_text(pair['cert']), to_text(pair['key']), run))

@@ -249,9 +249,10 @@ options:
         type: str
       ready:
         description:
-          - After the change and the start, wait until a TCP connection to this address is accepted (not in check
-            mode). A daemon that does not answer within O(apply.ready.timeout) seconds fails the task (step
+          - After the change and the start, wait until a connection to this TCP port or Unix socket is accepted (not
+            in check mode). A daemon that does not answer within O(apply.ready.timeout) seconds fails the task (step
             C(ready)).
+          - Give O(apply.ready.port) or O(apply.ready.path).
         type: dict
         suboptions:
           host:
@@ -259,9 +260,11 @@ options:
             type: str
             default: 127.0.0.1
           port:
-            description: Port to connect to.
+            description: TCP port to connect to.
             type: int
-            required: true
+          path:
+            description: Unix stream socket to connect to instead of a TCP port (clamd's, for example).
+            type: path
           timeout:
             description: Seconds to wait.
             type: int
@@ -421,9 +424,10 @@ ARGUMENT_SPEC = dict(
         enable=dict(type='str'),
         ready=dict(type='dict', options=dict(
             host=dict(type='str', default='127.0.0.1'),
-            port=dict(type='int', required=True),
+            port=dict(type='int'),
+            path=dict(type='path'),
             timeout=dict(type='int', default=60),
-        )),
+        ), required_one_of=[['port', 'path']], mutually_exclusive=[['port', 'path']]),
     )),
     pause_at=dict(type='dict'),
 )

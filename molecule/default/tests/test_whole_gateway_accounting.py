@@ -1,4 +1,4 @@
-"""Every message the gateway accepts is accounted for (issue 17).
+"""Every message the gateway accepts is accounted for (issue 17), malware included (issue 13).
 
 One mixed batch from the outsider: each accepted message must end at the hub
 or in the quarantine, and securemail.gateway.trace must say which, from the
@@ -6,6 +6,7 @@ gateway's own logs (it has no syslog daemon; the hub has rsyslog, see
 prepare.yml). Then the logs rotate, and the trace still finds the batch.
 """
 
+import base64
 import json
 import shlex
 import time
@@ -22,9 +23,23 @@ QUARANTINE = "/var/lib/amavis/virusmails"
 # message carries its subject, so the hub's mailbox and the quarantine can be
 # searched for it.
 _BATCH = r"""
-import base64, json, smtplib, sys
+import base64, io, json, smtplib, sys, zipfile
 addr, sender, tag = sys.argv[1:4]
 gtube = sys.argv[4]
+eicar = base64.b64decode(sys.argv[5])
+kinds = sys.argv[6].split(",")
+def zipped(name, data):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, data)
+    return buf.getvalue()
+def attached(name, ctype, data):
+    return ("--b1\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--b1\r\n"
+            "Content-Type: %s; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b1--" % (ctype, name, name, base64.encodebytes(data).decode().replace("\n", "\r\n")))
+MIME = {"MIME-Version": "1.0", "Content-Type": "multipart/mixed; boundary=\"b1\""}
+pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 def message(kind, extra, body, drop=(), to="alice@example.org"):
     headers = {"From": sender, "To": to, "Subject": "batch-%s-%s" % (tag, kind),
                "Date": "Fri, 04 Dec 2026 16:00:00 +0000", "Message-ID": "<%s-%s@example.net>" % (kind, tag)}
@@ -45,10 +60,19 @@ batch = [
     ("gtube", "alice@example.org", message("gtube", {}, gtube)),
     ("banned", "alice@example.org", message("banned", {"MIME-Version": "1.0",
                                                        "Content-Type": "multipart/mixed; boundary=\"b1\""}, attachment)),
+    ("pdf", "alice@example.org", message("pdf", MIME, attached("report.pdf", "application/pdf", pdf))),
+    ("eicar-txt", "alice@example.org", message("eicar-txt", MIME, attached("eicar.txt", "text/plain", eicar))),
+    ("eicar-zip", "alice@example.org", message("eicar-zip", MIME, attached("eicar.zip", "application/zip",
+                                                                           zipped("eicar.txt", eicar)))),
+    ("eicar-nested-zip", "alice@example.org",
+     message("eicar-nested-zip", MIME, attached("outer.zip", "application/zip",
+                                                zipped("inner.zip", zipped("eicar.txt", eicar))))),
     ("unknown-recipient", "nobody@example.org", message("unknown-recipient", {}, "x", to="nobody@example.org")),
 ]
 out = []
 for kind, rcpt, data in batch:
+    if kind not in kinds:
+        continue
     s = smtplib.SMTP(addr, 25, local_hostname="outsider.example.net", timeout=30)
     s.ehlo()
     s.mail(sender)
@@ -60,19 +84,28 @@ for kind, rcpt, data in batch:
 print(json.dumps(out))
 """
 
-DELIVERED = ["clean", "no-date", "no-message-id", "8bit", "long-header"]
-QUARANTINED = ["gtube", "banned"]
+# The EICAR test file, split so that no scanner on the way flags this file.
+EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
+DELIVERED = ["clean", "no-date", "no-message-id", "8bit", "long-header", "pdf"]
+QUARANTINED = ["gtube", "banned", "eicar-txt", "eicar-zip", "eicar-nested-zip"]
 
 
-@pytest.fixture(scope="module")
-def batch(outsider, gateway):
+def send(outsider, gateway, kinds):
+    """From the outsider, one message of each kind; {tag, sender, replies: {kind: {code, reply}}}."""
     tag = uuid.uuid4().hex[:10]
     sender = "batch-%s@example.net" % tag
-    args = " ".join(shlex.quote(a) for a in (address_by_prefix(gateway, EXTERNAL), sender, tag, GTUBE))
+    eicar = base64.b64encode(EICAR.encode()).decode()
+    args = " ".join(shlex.quote(a) for a in (address_by_prefix(gateway, EXTERNAL), sender, tag, GTUBE, eicar,
+                                             ",".join(kinds)))
     out = outsider.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _BATCH))
     assert out.rc == 0, out.stderr
     replies = {row["kind"]: row for row in json.loads(out.stdout)}
     return {"tag": tag, "sender": sender, "replies": replies}
+
+
+@pytest.fixture(scope="module")
+def batch(outsider, gateway):
+    return send(outsider, gateway, DELIVERED + QUARANTINED + ["unknown-recipient"])
 
 
 def subject(batch, kind):
@@ -139,6 +172,40 @@ def test_the_outcomes_add_up_to_the_accepted_messages(batch):
     clean = by_id["<clean-%s@example.net>" % batch["tag"]]
     # Accepted on 25, through the filter, re-injected, delivered to the hub.
     assert clean["children"] and clean["next_hop"].startswith("10.89."), clean
+
+
+def test_without_clamd_nothing_passes_unscanned(outsider, gateway, hub):
+    # Fail closed: with clamd stopped, amavisd answers 4xx and both a clean
+    # message and a virus wait in the gateway's queue; once clamd is back,
+    # the clean one is delivered and the virus held.
+    # The role runs clamd directly (Debian's init script wants ClamAV's own
+    # databases, which the sandbox cannot download).
+    gateway.check_output("pkill -x clamd; while pidof clamd; do sleep 0.2; done")
+    try:
+        sent = send(outsider, gateway, ["clean", "eicar-txt"])
+        assert [row["code"] for row in sent["replies"].values()] == [250, 250], sent
+        deadline = time.time() + 90
+        summary = {}
+        while time.time() < deadline and summary.get("deferred") != 2:
+            time.sleep(3)
+            summary = trace(sender=sent["sender"])["summary"]
+        assert summary.get("deferred") == 2, trace(sender=sent["sender"])
+        assert not found_at_hub(hub, sent, "clean") and not found_at_hub(hub, sent, "eicar-txt")
+    finally:
+        gateway.check_output("install -d -o clamav -g clamav -m 0755 /run/clamav && clamd")
+    deadline = time.time() + 120
+    while time.time() < deadline and gateway.run("test -S /run/clamav/clamd.ctl").rc != 0:
+        time.sleep(1)
+    gateway.check_output("postqueue -f")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (found_at_hub(hub, sent, "clean") and found_in_quarantine(gateway, sent, "eicar-txt")):
+        time.sleep(2)
+    assert found_at_hub(hub, sent, "clean") and not found_at_hub(hub, sent, "eicar-txt")
+    assert found_in_quarantine(gateway, sent, "eicar-txt")
+    result = trace(sender=sent["sender"])
+    outcomes = sorted((m["message_id"], m["outcome"]) for m in result["messages"])
+    assert outcomes == sorted([("<clean-%s@example.net>" % sent["tag"], "delivered"),
+                               ("<eicar-txt-%s@example.net>" % sent["tag"], "quarantined")]), result
 
 
 def test_the_gateway_logs_to_its_own_files_without_syslog(gateway):

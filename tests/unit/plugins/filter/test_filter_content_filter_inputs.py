@@ -9,7 +9,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.securemail.gateway.plugins.filter.content_filter_inputs import content_filter_input_problems
+from ansible_collections.securemail.gateway.plugins.filter.content_filter_inputs import (
+    clamav_signature_files, content_filter_input_problems)
 
 from role_input_cases import ROOT, cases_of, molecule_tables
 
@@ -48,7 +49,40 @@ CASES = cases_of('content_filter') + [
     ('content_filter_admin_address', 'content_filter', {'content_filter_admin_address': "root@x'; system('id'); '"}),
     ('content_filter_admin_address', 'content_filter', {'content_filter_admin_address': 'postmaster@'}),
     ('content_filter_log_keep', 'content_filter', {'content_filter_log_keep': 0}),
+    ('content_filter_antivirus_failure', 'content_filter', {'content_filter_antivirus_failure': 'ignore'}),
+    ('content_filter_clamav_signatures', 'content_filter', {'content_filter_clamav_freshclam': False}),
+    ('content_filter_clamav_signatures', 'content_filter', {'content_filter_clamav_signatures': {'../evil.hdb': ['x']}}),
+    ('content_filter_clamav_signatures', 'content_filter', {'content_filter_clamav_signatures': {'local.exe': ['x']}}),
+    ('content_filter_clamav_signatures', 'content_filter', {'content_filter_clamav_signatures': {'local.hdb': []}}),
+    ('content_filter_clamav_signatures', 'content_filter',
+     {'content_filter_clamav_signatures': {'local.hdb': ['44d88612fea8a8f36de82e1278abb02f:68']}}),
+    ('content_filter_clamav_signatures', 'content_filter',
+     {'content_filter_clamav_signatures': {'local.ndb': ['Sig:0:*:4142\nLogFile /etc/passwd']}}),
+    ('content_filter_clamav_signatures', 'content_filter', {'content_filter_clamav_signatures': ['local.hdb']}),
 ]
+
+
+EICAR_HDB = '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature'
+
+
+def test_signatures_of_our_own_without_freshclam_pass_and_become_clamav_files():
+    signatures = {'local.hdb': [EICAR_HDB], 'site.ndb': ['Site.Test:0:*:414243']}
+    assert content_filter_input_problems(defaults(content_filter_clamav_freshclam=False,
+                                                  content_filter_clamav_signatures=signatures)) == []
+    assert clamav_signature_files(signatures, '/var/lib/clamav') == [
+        {'dest': '/var/lib/clamav/local.hdb', 'content': EICAR_HDB + '\n', 'owner': 'clamav', 'group': 'clamav',
+         'mode': '0644'},
+        {'dest': '/var/lib/clamav/site.ndb', 'content': 'Site.Test:0:*:414243\n', 'owner': 'clamav', 'group': 'clamav',
+         'mode': '0644'}]
+
+
+def test_no_signature_source_is_refused_only_with_virus_checks_on():
+    found = content_filter_input_problems(defaults(content_filter_clamav_freshclam=False))
+    assert found == ['content_filter_clamav_signatures: clamd has no signatures without freshclam '
+                     '(content_filter_clamav_freshclam: false); give signature files, or every message waits in the '
+                     'queue']
+    assert content_filter_input_problems(defaults(content_filter_clamav_freshclam=False,
+                                                  content_filter_antivirus=False)) == []
 
 
 def test_a_silent_discard_is_refused_with_its_reason_and_allowed_by_its_opt_in():

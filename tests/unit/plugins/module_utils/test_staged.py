@@ -1070,6 +1070,24 @@ def test_ready_waits_for_the_port(env):
         server.close()
 
 
+def test_ready_waits_for_a_unix_socket(env, tmp_path):
+    import socket
+    path = str(tmp_path / 'daemon.ctl')
+    ready = dict(path=path, timeout=2)
+    spec = make_spec(env, apply=dict(KEEP, start=None, enable=None, ready=ready))
+    ticks = iter(range(100))
+    with pytest.raises(EngineError) as e:
+        engine(spec, Runner(), monotonic=lambda: next(ticks), sleep=lambda s: None).execute()
+    assert e.value.step == 'ready' and 'nothing answers on %s after 2 s' % path in e.value.msg
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    try:
+        assert engine(spec, Runner()).execute()['changed'] is False
+    finally:
+        server.close()
+
+
 def test_ready_fails_when_nothing_answers_and_check_mode_does_not_wait(env):
     import socket
     probe = socket.socket()

@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, package_facts, path_facts
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, package_facts, path_facts, user_groups
 from ansible_collections.securemail.gateway.plugins.modules import path_facts as module
 
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -126,7 +126,7 @@ def test_openssl_never_sees_a_missing_or_special_file(tree):
 def test_the_documentation_is_yaml_with_the_options_the_module_takes():
     import yaml
     doc = yaml.safe_load(module.DOCUMENTATION)
-    assert sorted(doc['options']) == ['key_pairs', 'packages', 'paths']
+    assert sorted(doc['options']) == ['key_pairs', 'packages', 'paths', 'users']
     assert doc['attributes']['check_mode']['support'] == 'full'
     returned = yaml.safe_load(module.RETURN)
     assert sorted(returned['paths']['contains']) == sorted(path_facts('/'))
@@ -183,3 +183,10 @@ def test_packages_installed_removed_half_configured_virtual_and_by_arch(tmp_path
 def test_packages_without_a_dpkg_database(tmp_path):
     assert package_facts(['postfix'], status_file=str(tmp_path / 'none')) == {'postfix': None}
     assert package_facts([], status_file=str(tmp_path / 'none')) == {}
+
+
+def test_user_groups_are_the_primary_and_the_listed_ones():
+    me = pwd.getpwuid(os.getuid())
+    expected = sorted(set([grp.getgrgid(me.pw_gid).gr_name] + [g.gr_name for g in grp.getgrall() if me.pw_name in g.gr_mem]))
+    assert user_groups(me.pw_name) == expected and MY_GROUP in expected
+    assert user_groups('no-such-user-securemail') is None
