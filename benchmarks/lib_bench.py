@@ -75,7 +75,8 @@ SETTINGS = {
 
 # The default Molecule scenario's variables for the gateway (molecule/default/
 # molecule.yml): DNS-based restrictions off (no DNS for the test domains), a
-# TEST-NET next hop instead of the scenario's hub.
+# TEST-NET next hop instead of the scenario's hub, and a local ClamAV
+# signature instead of freshclam (no access to ClamAV's mirrors).
 POSTFIX_VARS = {
     'postfix_smtpd_sender_restrictions': ['reject_non_fqdn_sender'],
     'postfix_smtpd_recipient_restrictions': ['reject_non_fqdn_recipient'],
@@ -87,6 +88,8 @@ POSTFIX_VARS = {
 GATEWAY_VARS = dict(POSTFIX_VARS, **{
     'content_filter_hostname': 'gateway.example.test',
     'content_filter_local_domains': ['example.org'],
+    'content_filter_clamav_freshclam': False,
+    'content_filter_clamav_signatures': {'securemail-test.hdb': ['44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature']},
     'postgresql_db_password': 'bench-only-secret',
     'quarantine_web_server_name': 'quarantine.example.test',
 })
