@@ -10,6 +10,7 @@ __metaclass__ = type
 import math
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.securemail.gateway.plugins.filter.network import bad_domains
 
 # [lowest, highest]. SpamAssassin's required_score is 5: a tag level below 1
@@ -27,6 +28,7 @@ KINDS = ('spam', 'banned', 'virus', 'bad_header')
 # (ldb) signatures, and allow lists (fp, sfp, ign2). Names as clamd loads them.
 SIGNATURE_FILE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\.(hdb|hsb|ndb|ldb|fp|sfp|ign2)$')
 # hdb/hsb/fp/sfp lines: HASH:SIZE:NAME (SIZE may be * in hsb/sfp).
+HASH_FILES = ('hdb', 'hsb', 'fp', 'sfp')
 HASH_LINE_RE = re.compile(r'^[0-9a-fA-F]{32,64}:(\d+|\*):[^:\s][^:]*(:\d+)?$')
 DESTINIES = ('discard', 'bounce', 'reject', 'pass')
 ADDRESS_RE = re.compile(r'^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$')
@@ -51,6 +53,11 @@ def _number(value):
         return None
     number = float(str(value).replace('_', ''))
     return number if math.isfinite(number) else None
+
+
+def _bool(value):
+    """A flag read with Ansible's boolean(), as postfix_inputs reads its flags."""
+    return boolean(value, strict=False)
 
 
 def _kinds(inputs, name):
@@ -83,13 +90,13 @@ def _destinies(inputs):
 
 def _signatures(inputs):
     """ClamAV needs signatures, and the files the role writes must be ones clamd loads."""
-    if not _flag(inputs.get('content_filter_antivirus')):
+    if not _bool(inputs.get('content_filter_antivirus')):
         return []
     signatures = inputs.get('content_filter_clamav_signatures') or {}
     if not isinstance(signatures, dict):
         return ['content_filter_clamav_signatures: %s must map file names to lists of lines' % _short(signatures)]
     problems = []
-    if not signatures and not _flag(inputs.get('content_filter_clamav_freshclam')):
+    if not signatures and not _bool(inputs.get('content_filter_clamav_freshclam')):
         problems.append('content_filter_clamav_signatures: clamd has no signatures without freshclam '
                         '(content_filter_clamav_freshclam: false); give signature files, or every message waits in '
                         'the queue')
@@ -101,18 +108,13 @@ def _signatures(inputs):
         if not isinstance(lines, list) or not lines or not all(isinstance(line, str) and line.strip() for line in lines):
             problems.append('content_filter_clamav_signatures: %s must be a list of non-empty lines' % name)
             continue
-        bad = [i for i, line in enumerate(lines) if '\n' in line or '\r' in line or '\0' in line
-               or (name.rsplit('.', 1)[1] in ('hdb', 'hsb', 'fp', 'sfp') and not HASH_LINE_RE.match(line))]
+        hashes = name.rsplit('.', 1)[1] in HASH_FILES
+        bad = [str(i) for i, line in enumerate(lines) if '\n' in line or '\r' in line or '\0' in line
+               or (hashes and not HASH_LINE_RE.match(line))]
         if bad:
-            problems.append('content_filter_clamav_signatures: %s: entries %s are not single HASH:SIZE:NAME lines'
-                            % (name, ', '.join(str(i) for i in bad)) if name.rsplit('.', 1)[1] in ('hdb', 'hsb', 'fp', 'sfp')
-                            else 'content_filter_clamav_signatures: %s: entries %s hold a line break'
-                            % (name, ', '.join(str(i) for i in bad)))
+            what = 'are not single HASH:SIZE:NAME lines' if hashes else 'hold a line break'
+            problems.append('content_filter_clamav_signatures: %s: entries %s %s' % (name, ', '.join(bad), what))
     return problems
-
-
-def _flag(value):
-    return value is True or str(value).lower() in ('true', 'yes', '1', 'on')
 
 
 def clamav_signature_files(signatures, directory):
