@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Builds the local Debian 12 image the Molecule scenarios run in (no registry is
+# Builds a local Debian image the Molecule scenarios run in (no registry is
 # reachable, see docs/molecule.md):
-#   debootstrap --variant=minbase bookworm -> python3, python3-apt, iproute2,
+#   debootstrap --variant=minbase SUITE -> python3, python3-apt, iproute2,
 #   procps, ca-certificates, openssl -> apt sources + resolv.conf -> podman import.
-# Runs once: if the image exists and carries the label with this script's
-# checksum, it exits at once. FORCE=1 rebuilds. Needs root, podman, debootstrap.
+# Runs once per suite: if the image exists and carries the label with this
+# script's checksum, it exits at once. FORCE=1 rebuilds. Needs root, podman,
+# debootstrap.
 #
 # Environment:
-#   IMAGE   image name      (default localhost/securemail-bookworm:latest)
+#   SUITE   Debian suite: bookworm (12) or trixie (13)   (default bookworm)
+#   IMAGE   image name      (default localhost/securemail-SUITE:latest)
 #   MIRROR  Debian mirror   (default: the host's apt sources, else deb.debian.org)
 #   FORCE   1 = rebuild even if the image is current
 set -euo pipefail
 
-IMAGE=${IMAGE:-localhost/securemail-bookworm:latest}
-SUITE=bookworm
+SUITE=${SUITE:-bookworm}
+case $SUITE in
+  bookworm | trixie) ;;
+  *) printf 'build-image: SUITE=%s is not supported (bookworm, trixie)\n' "$SUITE" >&2; exit 2 ;;
+esac
+IMAGE=${IMAGE:-localhost/securemail-$SUITE:latest}
 PACKAGES=(python3 python3-apt iproute2 procps ca-certificates openssl)
 LABEL_KEY=org.securemail.build-script
 FALLBACK_MIRROR=http://deb.debian.org/debian
@@ -67,10 +73,20 @@ host_sources() {
 }
 
 sources=$(host_sources || true)
-mirror=${MIRROR:-$(awk -v s="$SUITE" '$2 == s { print $1; exit }' <<<"$sources")}
+# A host on another release than SUITE: its mirrors serve every suite of the
+# archive, so take the URIs it uses for its own release.
+host_suite=$(. /etc/os-release 2>/dev/null && printf '%s' "${VERSION_CODENAME:-}")
+uri_for() { # uri_for SUITE...: the first host URI serving one of them
+  local s u
+  for s in "$@"; do
+    u=$(awk -v s="$s" '$2 == s || $2 == s "/updates" { print $1; exit }' <<<"$sources")
+    if [ -n "$u" ]; then printf '%s' "$u"; return; fi
+  done
+}
+mirror=${MIRROR:-$(uri_for "$SUITE" ${host_suite:+"$host_suite"})}
 mirror=${mirror:-$FALLBACK_MIRROR}
 mirror=${mirror%/}
-security=$(awk -v s="$SUITE-security" '$2 == s || $2 == s "/updates" { print $1; exit }' <<<"$sources")
+security=$(uri_for "$SUITE-security" ${host_suite:+"$host_suite-security"})
 security=${security%/}
 log "mirror $mirror${security:+, security $security}"
 

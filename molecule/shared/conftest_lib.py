@@ -19,6 +19,15 @@ import re
 import shlex
 
 
+def instance_name(name: str) -> str:
+    """The instance a scenario's tests call ``name``: a scenario that reuses another's tests (trixie runs
+    default's) names its own instances with the prefix SECUREMAIL_INSTANCE_PREFIX (e.g. ``tx-``) in its
+    provisioner env."""
+    import os
+
+    return os.environ.get("SECUREMAIL_INSTANCE_PREFIX", "") + name
+
+
 def instance_fixture(instance: str, name: str | None = None):
     """A module-scoped testinfra host fixture for the Molecule instance ``instance``.
 

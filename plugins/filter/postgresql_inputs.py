@@ -64,8 +64,9 @@ def _entries(values):
 def _names(inputs):
     problems = []
     version, cluster = inputs.get('postgresql_version'), inputs.get('postgresql_cluster')
-    if not re.fullmatch(r'[0-9]+', str(version)):
-        problems.append('postgresql_version: %s is not a major version (digits only)' % version)
+    # Empty: the version Debian ships for the host's release.
+    if version not in ('', None) and not re.fullmatch(r'[0-9]+', str(version)):
+        problems.append('postgresql_version: %s is not a major version (digits only, or empty)' % version)
     if not re.fullmatch(r'[A-Za-z0-9_.-]+', str(cluster)) or cluster in ('.', '..'):
         problems.append('postgresql_cluster: %s is not a cluster name (letters, digits, _ . -; not . or ..)' % cluster)
     return problems

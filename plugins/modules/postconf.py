@@ -92,9 +92,17 @@ EXAMPLES = r'''
       inet_interfaces: all
   register: vendor_cf
 
+# No init script knows this instance: stop, then start it (start alone would
+# find it running and change nothing). Only a reload otherwise.
 - name: Restart only when a reload cannot apply the change
-  ansible.builtin.command: postfix -c /opt/vendor/postfix/etc stop
+  ansible.builtin.command:
+    argv: [sh, -c, 'postfix -c "$0" stop; postfix -c "$0" start', /opt/vendor/postfix/etc]
   when: vendor_cf.restart_required
+  changed_when: true
+
+- name: Reload when that is enough
+  ansible.builtin.command: postfix -c /opt/vendor/postfix/etc reload
+  when: vendor_cf.changed and not vendor_cf.restart_required
   changed_when: true
 '''
 

@@ -5,12 +5,15 @@
 
 Each reads a value the way the YAML checks they replace did with Jinja's and
 Ansible's filters (| bool, | int, | float), so a variable that passed before
-passes now; and shortens a value for a message.
+passes now; shortens a value for a message; and finds the misspelled variables
+of a role (unknown_variables).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import difflib
 
 TRUE_WORDS = ('yes', 'on', 'true', '1')
 
@@ -50,3 +53,26 @@ def short(value, width=80):
 def as_list(value):
     """A list or tuple as a list; anything else (a string, a dict, None) is not one: None."""
     return list(value) if isinstance(value, (list, tuple)) else None
+
+
+def unknown_variables(names, known, prefix, other_prefixes=()):
+    """One warning per name in ``names`` that carries ``prefix`` but is not in ``known``, with the closest known name.
+
+    ``names`` are the variables defined for a host (``query('ansible.builtin.varnames', '^postfix_')``), ``known``
+    the role's argument spec options. Not user variables, so never reported: names with ``prefix`` followed by an
+    underscore (the role's internal ``postfix__*``) and names of another role whose prefix is longer and starts
+    with this one (``other_prefixes``: with roles ``mail`` and ``mail_web``, ``mail_web_port`` is not a typo of
+    the ``mail`` role's variables).
+    """
+    known = sorted(set(known))
+    others = tuple(p for p in other_prefixes if p != prefix and p.startswith(prefix))
+    messages = []
+    for name in sorted(set(names)):
+        if not name.startswith(prefix) or name.startswith(prefix + '_') or name in known:
+            continue
+        if others and name.startswith(others):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        messages.append('%s is not a variable of this role and is ignored%s' % (
+            name, ' (did you mean %s?)' % close[0] if close else ''))
+    return messages

@@ -221,3 +221,90 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
     assert reasons(results, "cl-db", "postgresql tls") == ["ssl_min_protocol_version is TLSv1 (below TLSv1.2)"]
     assert any(r.startswith("tcp 0.0.0.0:5432 (postgres) faces the outside") for r in reasons(results, "cl-db", "baseline"))
     assert "VRFY" in report and "0.0.0.0" in report and "percent_hack" in report
+
+
+# A rolling change as docs/site-playbook.md recommends it: one gateway at a
+# time, the first failure ends the play. The roles apply their reload inside
+# the engine task (no handlers), so a batch ends with its gateway running the
+# new configuration, before the next batch touches the next gateway.
+ROLLING = """
+- name: Facts of the gateways and the hub (the transport names the hub's address)
+  hosts: mail_gateways:mail_hubs
+  gather_facts: true
+  tasks: []
+
+- name: Gateways, one at a time
+  hosts: mail_gateways
+  gather_facts: false
+  serial: 1
+  max_fail_percentage: 0
+  roles:
+    - role: securemail.gateway.postfix
+      postfix_mode: gateway
+      postfix_content_filter_enabled: false
+  post_tasks:
+    - name: What every gateway runs now
+      ansible.builtin.command: postconf -h message_size_limit
+      delegate_to: "{{ item }}"
+      loop: "{{ groups['mail_gateways'] }}"
+      changed_when: false
+    - name: Every gateway's Postfix runs
+      ansible.builtin.command: postfix status
+      delegate_to: "{{ item }}"
+      loop: "{{ groups['mail_gateways'] }}"
+      changed_when: false
+"""
+
+
+def rolling(tmp_path, *extra):
+    """(returncode, [(batch host, {gateway: message_size_limit live after the batch})], stdout)."""
+    playbook = tmp_path / "rolling.yml"
+    playbook.write_text(ROLLING)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="0")
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+         str(playbook)] + list(extra), capture_output=True, text=True, env=env, check=False)
+    report = json.loads(proc.stdout)
+    batches = []
+    for play in report["plays"]:
+        if play["play"]["name"] != "Gateways, one at a time":
+            continue
+        ran = {task["task"]["name"].split(" : ", 1)[-1]: task["hosts"] for task in play["tasks"]}
+        host = sorted({h for hosts in ran.values() for h in hosts})
+        live = {}
+        for results in ran.get("What every gateway runs now", {}).values():
+            live = {r["item"]: r["stdout"].strip() for r in results["results"]}
+        for results in ran.get("Every gateway's Postfix runs", {}).values():
+            assert all(r["rc"] == 0 for r in results["results"]), results
+        batches.append((host, live))
+    return proc.returncode, batches, proc.stdout
+
+
+def test_rolling_change_one_gateway_at_a_time(tmp_path, gw1, gw2):
+    before = gw1.check_output("postconf -h message_size_limit")
+    assert gw2.check_output("postconf -h message_size_limit") == before
+    changed = str(int(before) + 1048576)
+    try:
+        rc, batches, out = rolling(tmp_path, "-e", "postfix_message_size_limit=" + changed)
+        assert rc == 0, out[-3000:]
+        # While the first gateway already runs the change, the second is untouched.
+        assert batches == [(["cl-gw1"], {"cl-gw1": changed, "cl-gw2": before}),
+                           (["cl-gw2"], {"cl-gw1": changed, "cl-gw2": changed})], batches
+
+        # The first gateway fails its input checks (a banner that does not start with $myhostname): the play
+        # stops there, and the second gateway neither runs a task nor changes.
+        again = str(int(changed) + 1048576)
+        rc, batches, out = rolling(
+            tmp_path, "-e", "postfix_message_size_limit=" + again,
+            "-e", '{"postfix_smtpd_banner": "{{ \'ESMTP ready\' if inventory_hostname == \'cl-gw1\' '
+                  'else \'$myhostname ESMTP\' }}"}')
+        assert rc != 0
+        assert [host for host, _live in batches] == [["cl-gw1"]], batches
+        assert gw1.check_output("postconf -h message_size_limit") == changed
+        assert gw2.check_output("postconf -h message_size_limit") == changed
+        assert gw1.run("postfix status").rc == 0 and gw2.run("postfix status").rc == 0
+    finally:
+        rc, batches, out = rolling(tmp_path)
+        assert rc == 0, out[-3000:]
+        assert batches[-1][1] == {"cl-gw1": before, "cl-gw2": before}, batches

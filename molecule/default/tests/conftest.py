@@ -5,8 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-from conftest_lib import instance_fixture  # noqa: E402  (needs the path above)
+from conftest_lib import instance_fixture, instance_name  # noqa: E402  (needs the path above)
 
-gateway = instance_fixture("gateway")
-hub = instance_fixture("hub")
-outsider = instance_fixture("outsider")
+# The trixie scenario runs these tests on its own instances (tx-gateway, ...).
+gateway = instance_fixture(instance_name("gateway"), "gateway")
+hub = instance_fixture(instance_name("hub"), "hub")
+outsider = instance_fixture(instance_name("outsider"), "outsider")

@@ -9,7 +9,7 @@ import shlex
 import subprocess
 
 import pytest
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, addresses, tcp_exchange
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, addresses, instance_name, tcp_exchange
 
 # Runs on an instance: answer one connection with the client address it
 # sees, then exit (30 s at most).
@@ -57,7 +57,7 @@ def test_outsider_reaches_the_external_address_with_its_own_address(gateway, out
     # real address, so "relay refused from outside" tests can use the
     # outsider as the outside client.
     ext = address_by_prefix(gateway, EXTERNAL)
-    whoami_once("gateway", gateway, ext, 8088)
+    whoami_once(instance_name("gateway"), gateway, ext, 8088)
     assert tcp_exchange(outsider, ext, 8088, timeout=10) == address_by_prefix(outsider, EXTERNAL)
 
 
@@ -68,7 +68,7 @@ def test_outsider_reaches_the_internal_address_only_through_host_nat(gateway, ou
     # it from the outsider's address, not from its packets, which is why the
     # tests also check what answers on the internal address.
     internal = address_by_prefix(gateway, INTERNAL)
-    whoami_once("gateway", gateway, internal, 8089)
+    whoami_once(instance_name("gateway"), gateway, internal, 8089)
     seen = tcp_exchange(outsider, internal, 8089, timeout=10)
     assert seen is not None and seen.startswith(INTERNAL) and seen.endswith(".1"), seen
     assert seen != address_by_prefix(outsider, EXTERNAL)

@@ -4,8 +4,8 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import (EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, fresh_host_runs, listeners,
-                          run_module, send_mail)
+from conftest_lib import (EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, fresh_host_runs,
+                          instance_name, listeners, run_module, send_mail)
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
@@ -69,7 +69,7 @@ def test_exposure_check_module_agrees(gateway, internal):
         {"name": "quarantine http", "port": 28080, "bind": [internal], "process": "apache2"},
         {"name": "quarantine https", "port": 28443, "bind": [internal], "process": "apache2"},
     ]
-    result = run_module("gateway", "securemail.gateway.exposure_check",
+    result = run_module(instance_name("gateway"), "securemail.gateway.exposure_check",
                         {"policy": policy, "protocols": ["tcp"], "internal_networks": ["10.89.0.0/16"]})
     assert result["violations"] == [] and result["compliant"] is True, result["violations"]
 

@@ -13,7 +13,7 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import EXTERNAL, address_by_prefix, run_module
+from conftest_lib import EXTERNAL, address_by_prefix, instance_name, run_module
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 QUARANTINE = "/var/lib/amavis/virusmails"
@@ -126,7 +126,7 @@ def found_in_quarantine(gateway, batch, kind):
 
 
 def trace(**selection):
-    return run_module("gateway", "securemail.gateway.trace", selection)
+    return run_module(instance_name("gateway"), "securemail.gateway.trace", selection)
 
 
 def test_the_batch_is_answered_as_expected(batch):

@@ -338,7 +338,7 @@ def test_existing_document_root_keeps_its_mode_and_opt_in_lets_an_outside_one_th
         results = run_cases([{"quarantine_web_document_root": "/srv/qw-existing"},
                              {"quarantine_web_document_root": "/opt/qw-outside",
                               "quarantine_web_allow_any_document_root": True}],
-                            tmp_path, "--tags", "quarantine_web_content", "-f", "1")
+                            tmp_path, "--tags", "securemail_quarantine_web_content", "-f", "1")
         existing, outside = gw.file("/srv/qw-existing"), gw.file("/opt/qw-outside")
         assert results[0][0] is None and results[1][0] is None, results
         assert existing.mode == 0o750 and existing.user == "root"

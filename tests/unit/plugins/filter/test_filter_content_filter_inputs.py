@@ -19,6 +19,8 @@ def defaults(**changes):
     with open(os.path.join(ROOT, 'roles', 'content_filter', 'defaults', 'main.yml')) as f:
         values = yaml.safe_load(f)
     values['content_filter_hostname'] = 'gw.example.test'
+    # Templated by Ansible: no postfix_relay_domains here.
+    values['content_filter_local_domains'] = []
     values.update(changes)
     return values
 
@@ -123,3 +125,25 @@ def test_only_the_reason_tested():
 def test_numbers_within_bounds_pass(value):
     assert content_filter_input_problems(defaults(content_filter_spam_kill_level=value,
                                                   content_filter_spam_tag2_level=1)) == []
+
+
+def _render(expression, variables):
+    """``expression`` templated as the role's defaults are."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    try:
+        from ansible.template import trust_as_template  # ansible-core 2.19: only trusted text is templated
+        expression = trust_as_template(expression)
+    except ImportError:
+        pass
+    return Templar(loader=DataLoader(), variables=variables).template(expression)
+
+
+@pytest.mark.parametrize('variables, domains', [
+    ({}, []),
+    ({'postfix_relay_domains': ['example.org', '.example.org', 'example.net']}, ['example.org', 'example.net']),
+])
+def test_local_domains_default_to_the_postfix_relay_domains(variables, domains):
+    with open(os.path.join(ROOT, 'roles', 'content_filter', 'defaults', 'main.yml')) as f:
+        default = yaml.safe_load(f)['content_filter_local_domains']
+    assert _render(default, variables) == domains

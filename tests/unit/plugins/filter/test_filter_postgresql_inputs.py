@@ -28,7 +28,8 @@ def inputs(**changes):
 
 def probe_of(values, host=None, matching=None):
     """What tasks/validate.yml's path_facts task would find (vars/main.yml's postgresql__probe_*)."""
-    version, cluster = values['postgresql_version'], values['postgresql_cluster']
+    # Empty postgresql_version: the release's own (vars/Debian-12.yml on the test hosts).
+    version, cluster = values['postgresql_version'] or '15', values['postgresql_cluster']
     paths = {'binary': '/usr/lib/postgresql/%s/bin/postgres' % version,
              'conf': '/etc/postgresql/%s/%s/postgresql.conf' % (version, cluster),
              'cert': values['postgresql_ssl_cert_file'], 'key': values['postgresql_ssl_key_file']}
@@ -227,6 +228,11 @@ def test_booleans_and_numbers_are_read_as_before():
     assert problems(inputs(postgresql_ssl='no', postgresql_allowed_hosts=['10.1.2.0/24'],
                            postgresql_allow_remote_without_tls='True', postgresql_port='5433',
                            postgresql_backup_retention='2', postgresql_version=16)) == []
+
+
+@pytest.mark.parametrize('version', ['', '15', '17', 17])
+def test_the_version_is_the_release_s_own_when_empty_or_a_major_version(version):
+    assert problems(inputs(postgresql_version=version)) == []
 
 
 def test_tls_files_are_judged_only_with_ssl_and_a_probe():
