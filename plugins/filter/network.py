@@ -51,10 +51,10 @@ def bad_domains(values):
     return [v for v in values if not isinstance(v, str) or not DOMAIN_RE.match(v)]
 
 
-def postfix_network(value):
-    """An address or network in the form Postfix's mynetworks expects."""
+def postfix_network(value, brackets=True):
+    """An address or network in the form Postfix's mynetworks expects (cidr tables: brackets=False)."""
     net = ipaddress.ip_network(_network_text(value), strict=False)
-    if net.version == 6:
+    if net.version == 6 and brackets:
         return '[%s]/%d' % (net.network_address, net.prefixlen)
     return str(net)
 

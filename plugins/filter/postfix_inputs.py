@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import os
 import re
 
@@ -50,6 +51,7 @@ PROTECTED_PARAMETERS = {
     'smtpd_restriction_classes': 'can define restrictions that permit relaying',
     'smtpd_authorized_xclient_hosts': 'XCLIENT lets these clients claim any address, including one in mynetworks',
     'smtpd_authorized_xforward_hosts': 'XFORWARD lets these clients rewrite the logged client',
+    'postscreen_access_list': 'lets the listed clients skip every postscreen test (use postfix_postscreen_allowlist)',
     # Authentication on the public ports.
     'smtpd_sasl_auth_enable': 'turns on SASL on port 25 (use postfix_submission_enabled / postfix_smtps_enabled)',
     'smtpd_sasl_security_options': 'can allow plain-text or anonymous logins',
@@ -442,15 +444,65 @@ def _credentials(inputs):
 
 
 def _recipients(inputs):
-    """Checks "A gateway knows its valid recipients"."""
+    """Checks "A gateway knows its valid recipients", "Recipient verification only on a gateway"."""
     # Without relay_recipient_maps the gateway accepts every address of a
     # relay domain and the hub bounces the unknown ones to forged senders.
-    if inputs.get('postfix_mode') == 'gateway' and not inputs.get('postfix_relay_recipients') \
+    verify = _bool(inputs.get('postfix_recipient_verification'))
+    if inputs.get('postfix_mode') == 'gateway' and not inputs.get('postfix_relay_recipients') and not verify \
             and not _bool(inputs.get('postfix_allow_unknown_recipients')):
         return ['postfix_relay_recipients: a gateway must list the valid recipients (addresses or @domain) of its '
-                'relay domains, otherwise it accepts every address and bounces the unknown ones later (backscatter); '
-                'set postfix_allow_unknown_recipients: true to run without it (postfix_mode: gateway)']
+                'relay domains or verify them with the hub (postfix_recipient_verification: true), otherwise it '
+                'accepts every address and bounces the unknown ones later (backscatter); set '
+                'postfix_allow_unknown_recipients: true to run without either (postfix_mode: gateway)']
+    # A hub or null client has no next hop that owns the recipients; probing
+    # would only load whatever relayhost it has.
+    if verify and inputs.get('postfix_mode') != 'gateway':
+        return ['postfix_recipient_verification: recipient verification asks the next hop of a gateway; it does '
+                'nothing useful in postfix_mode: %s' % inputs.get('postfix_mode')]
     return []
+
+
+# postscreen_dnsbl_sites entries: domain[=filter][*weight], where the filter
+# is a reply address pattern such as 127.0.0.[2..11] or 127.0.[0..255].[1;3].
+_DNSBL_SITE = re.compile(r'^(?P<domain>[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)'
+                         r'(=(?P<filter>[0-9.\[\];]+))?(\*(?P<weight>-?[0-9]+))?$')
+# The widest allowlisted network: as for trusted networks, /8 or /48.
+_ALLOWLIST_WIDEST = {4: 8, 6: 48}
+
+
+def _postscreen(inputs):
+    """Checks "DNSBL sites are domain[=filter][*weight]", "postscreen's threshold can be reached",
+    "The postscreen allowlist is narrow"."""
+    problems = []
+    sites = inputs.get('postfix_postscreen_dnsbl_sites') or []
+    bad = [str(s) for s in sites if not _DNSBL_SITE.match(str(s))]
+    if bad:
+        problems.append('postfix_postscreen_dnsbl_sites: each entry must be domain[=filter][*weight], for example '
+                        'zen.spamhaus.org*3; check %s' % ', '.join(_truncate(b, 60) for b in bad))
+    threshold = _int(inputs.get('postfix_postscreen_dnsbl_threshold', 1))
+    if threshold < 1:
+        problems.append('postfix_postscreen_dnsbl_threshold: must be 1 or more; at 0 or below every client, listed or '
+                        'not, would be refused')
+    allow = _int(inputs.get('postfix_postscreen_dnsbl_allowlist_threshold', 0))
+    if allow > 0:
+        problems.append('postfix_postscreen_dnsbl_allowlist_threshold: must be 0 (off) or negative; a positive value '
+                        'would let listed clients skip the tests')
+    allowlist = inputs.get('postfix_postscreen_allowlist') or []
+    malformed = bad_networks(allowlist)
+    if malformed:
+        problems.append('postfix_postscreen_allowlist: not an address or CIDR network: %s'
+                        % ', '.join(str(b) for b in malformed))
+    wide = []
+    for value in allowlist:
+        if value in malformed:
+            continue
+        net = ipaddress.ip_network(re.sub(r'^\[([^\]]+)\]', r'\1', str(value).strip()), strict=False)
+        if net.prefixlen < _ALLOWLIST_WIDEST[net.version]:
+            wide.append(str(value))
+    if wide:
+        problems.append('postfix_postscreen_allowlist: wider than /8 (IPv4) or /48 (IPv6), which switches postscreen '
+                        'off for a good part of the Internet: %s' % ', '.join(wide))
+    return problems
 
 
 def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), regexp_probe=()):
@@ -467,7 +519,8 @@ def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), rege
     return (_host_name(inputs) + _relay_domains(inputs) + _networks(inputs) + _extra_parameters(inputs)
             + _mode(inputs) + _listen(inputs, hostname, list(addresses or [])) + _single_lines(inputs)
             + _tokens(inputs) + _banner(inputs) + _bounds(inputs) + _tls_files(inputs, hostname, tls_stats)
-            + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs) + _maillog(inputs))
+            + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs) + _maillog(inputs)
+            + _postscreen(inputs))
 
 
 class FilterModule(object):

@@ -76,10 +76,26 @@ def test_mail_for_relay_domain_reaches_the_hub(outsider, gw_ext, hub):
     assert "gw.example.test" in mailbox  # passed through the gateway
 
 
-def test_unknown_recipient_of_relay_domain_refused(outsider, gw_ext):
-    outcome = send_mail(outsider, gw_ext, 25, "sender@example.net", "nobody@example.org", "x",
+def test_unknown_recipient_of_relay_domain_refused(outsider, gw_ext, hub):
+    # The gateway lists no recipients: it asked the hub, which has no such
+    # user or alias ("nobody" would do: it is a Unix account on the hub).
+    # The refusal is final (550, not Postfix's default 450) and does not
+    # pass on the hub's reply, which names an internal host.
+    outcome = send_mail(outsider, gw_ext, 25, "sender@example.net", "no-such-user@example.org", "x",
                         helo="outsider.example.net")
-    assert outcome.startswith("550"), outcome
+    assert outcome.startswith("550") and "Recipient address lookup failed" in outcome, outcome
+    assert address_by_prefix(hub, INTERNAL) not in outcome and "hub.example.test" not in outcome, outcome
+
+
+def test_recipients_are_verified_with_the_hub(gw):
+    assert gw.run("postconf -h relay_recipient_maps").stdout.strip() == ""
+    restrictions = gw.run("postconf -h smtpd_recipient_restrictions").stdout.replace(",", " ").split()
+    assert restrictions.index("reject_unverified_recipient") > restrictions.index("reject_unauth_destination")
+    assert gw.run("postconf -h unverified_recipient_reject_code").stdout.strip() == "550"
+
+
+def test_dane_turns_on_dnssec_lookups(gw):
+    assert gw.run("postconf -h smtp_tls_security_level smtp_dns_support_level").stdout.split() == ["dane", "dnssec"]
 
 
 def test_header_checks_apply(outsider, gw_ext):
@@ -143,6 +159,20 @@ def test_port_25_offers_only_forward_secret_suites(outsider, gw_ext):
     assert _handshake(outsider, gw_ext, "ECDHE-RSA-AES128-GCM-SHA256") == "ECDHE-RSA-AES128-GCM-SHA256"
 
 
+def test_while_the_hub_cannot_answer_a_new_recipient_is_deferred_not_accepted(outsider, gw_ext, hub):
+    # Nothing cached for this address: with the hub down the probe cannot
+    # finish, so the sender is told to retry (4xx); accepting it would mean
+    # a bounce later if the address does not exist.
+    fresh = "new-%s@example.org" % uuid.uuid4().hex[:12]
+    assert hub.run("postfix stop").rc == 0
+    try:
+        outcome = send_mail(outsider, gw_ext, 25, "sender@example.net", fresh, "x", helo="outsider.example.net")
+    finally:
+        assert hub.run("postfix start").rc == 0
+    assert outcome.startswith("450") and "Recipient address lookup failed" in outcome, outcome
+    assert address_by_prefix(hub, INTERNAL) not in outcome, outcome
+
+
 def test_subdomain_of_relay_domain_not_relayed(outsider, gw_ext, gw):
     # Issue 12: relay_domains is out of parent_domain_matches_subdomains, so
     # example.org does not make the gateway relay for anything.example.org.
@@ -150,3 +180,88 @@ def test_subdomain_of_relay_domain_not_relayed(outsider, gw_ext, gw):
     outcome = send_mail(outsider, gw_ext, 25, "sender@example.net", "alice@sub.example.org", "x",
                         helo="outsider.example.net")
     assert outcome.startswith("554") and "Relay access denied" in outcome, outcome
+
+
+# postscreen on port 25, with the scenario's DNS server (prepare.yml): the
+# spammer is on bl.test only, the outsider on bl.test and wl.test, the hub on
+# bl.test and in postfix_postscreen_allowlist.
+
+def _mail_log(gw):
+    path = gw.run("postconf -h maillog_file").stdout.strip() or "/var/log/mail.log"
+    return gw.run("cat %s" % path).stdout
+
+
+def test_postscreen_owns_port_25_and_hands_over_to_smtpd(gw):
+    assert gw.run("postconf -M smtp/inet").stdout.split()[-1] == "postscreen"
+    assert gw.run("postconf -M smtpd/pass").stdout.split()[-1] == "smtpd"
+    assert gw.run("postconf -h postscreen_dnsbl_action postscreen_greet_action").stdout.split() == ["enforce", "enforce"]
+
+
+def test_the_gateway_resolves_the_lists(gw, spammer, outsider):
+    for host, lists in ((spammer, ["bl"]), (outsider, ["bl", "wl"])):
+        reversed_ip = ".".join(reversed(address_by_prefix(host, EXTERNAL).split(".")))
+        for name in lists:
+            assert gw.run("getent hosts %s.%s.test" % (reversed_ip, name)).stdout.startswith("127.0.0.2")
+
+
+def test_a_block_listed_client_is_refused_before_it_reaches_smtpd(spammer, gw_ext, gw):
+    spammer_ip = address_by_prefix(spammer, EXTERNAL)
+    outcome = send_mail(spammer, gw_ext, 25, "sender@example.net", "alice@example.org", "spam",
+                        helo="spammer.example.net")
+    assert outcome.startswith("550") and "blocked using bl.test" in outcome, outcome
+    lines = [line for line in _mail_log(gw).splitlines() if "[%s]" % spammer_ip in line]
+    assert any("postfix/postscreen" in line and "DNSBL rank 2" in line for line in lines), lines
+    assert not any("postfix/smtpd" in line for line in lines), lines
+
+
+def test_an_allow_listed_client_passes_despite_the_block_list(outsider, gw_ext, gw):
+    # 2 (bl.test) - 2 (wl.test) stays below the threshold of 1.
+    outcome = send_mail(outsider, gw_ext, 25, "sender@example.net", "alice@example.org", "listed-and-allowed",
+                        helo="outsider.example.net")
+    assert outcome.startswith("250"), outcome
+    outsider_ip = address_by_prefix(outsider, EXTERNAL)
+    assert any("postfix/postscreen" in line and "PASS" in line and "[%s]" % outsider_ip in line
+               for line in _mail_log(gw).splitlines())
+
+
+def test_a_client_in_the_postscreen_allowlist_passes_despite_the_block_list(hub, gw):
+    outcome = send_mail(hub, address_by_prefix(gw, INTERNAL), 25, "sender@example.net", "alice@example.org",
+                        "allowlisted", helo="hub.example.test")
+    assert outcome.startswith("250"), outcome
+    assert gw.run("cat /etc/postfix/postscreen_access.cidr").stdout.split()[-2:] == [
+        address_by_prefix(hub, INTERNAL) + "/32", "permit"]
+
+
+_PREGREET = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 25), timeout=30)
+s.sendall(b"EHLO pregreet.example.net\r\n")  # before the greeting: a bot's shortcut
+time.sleep(8)                                   # past postscreen_greet_wait (6 s)
+s.settimeout(5)
+seen = []
+for command in (None, b"EHLO pregreet.example.net", b"MAIL FROM:<sender@example.net>",
+                b"RCPT TO:<alice@example.org>", b"QUIT"):
+    if command:
+        s.sendall(command + b"\r\n")
+        time.sleep(1)
+    try:
+        seen.append(s.recv(65536).decode("ascii", "replace"))
+    except (socket.timeout, ConnectionError):
+        break
+print("".join(seen))
+"""
+
+
+def test_a_client_that_talks_before_the_greeting_is_refused(dns, gw):
+    # The DNS instance has never connected to port 25, is on no list and not
+    # in mynetworks: only the pregreet test judges it.
+    replies = dns.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (address_by_prefix(gw, INTERNAL), _PREGREET)).stdout
+    assert any(line.startswith("550") for line in replies.splitlines()), replies
+    dns_ip = address_by_prefix(dns, INTERNAL)
+    assert any("PREGREET" in line and "[%s]" % dns_ip in line for line in _mail_log(gw).splitlines())
+
+
+def test_dns_based_sender_checks_are_on(outsider, gw_ext):
+    outcome = send_mail(outsider, gw_ext, 25, "sender@nowhere.example.net", "alice@example.org", "x",
+                        helo="outsider.example.net")
+    assert outcome.startswith("450") and "Domain not found" in outcome, outcome

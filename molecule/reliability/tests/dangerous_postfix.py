@@ -94,6 +94,9 @@ CASES = [
     _case("postfix_body_checks_size_limit", {"postfix_body_checks_size_limit": 0}),
     # 8. a gateway that accepts every address of its relay domains (backscatter)
     ("postfix_relay_recipients", "postfix", {"postfix_relay_recipients": []}),
+    # 9. postscreen that lets everyone through or refuses everyone
+    _case("postfix_postscreen_allowlist", {"postfix_postscreen_allowlist": ["0.0.0.0/1"]}),
+    _case("postfix_postscreen_dnsbl_threshold", {"postfix_postscreen_dnsbl_threshold": 0}),
 ]
 
 # (refused case's variables, opt-in added) -> must converge

@@ -105,3 +105,15 @@ def test_filters_are_registered():
 @pytest.mark.parametrize('value', ['example.org\n', 'example.org\nnet', '\nexample.org', 'exa mple.org', ''])
 def test_bad_domains_refuses_control_characters_and_blanks(value):
     assert nf.bad_domains([value, 'example.org']) == [value]
+
+
+@pytest.mark.parametrize('value,brackets,expected', [
+    ('10.1.2.3/24', True, '10.1.2.0/24'),
+    ('192.0.2.7', True, '192.0.2.7/32'),
+    ('::1', True, '[::1]/128'),
+    ('[2001:db8::1]/48', True, '[2001:db8::]/48'),
+    ('2001:db8::1/48', False, '2001:db8::/48'),
+    ('192.0.2.7', False, '192.0.2.7/32'),
+])
+def test_postfix_network_writes_main_cf_and_cidr_table_forms(value, brackets, expected):
+    assert nf.postfix_network(value, brackets) == expected

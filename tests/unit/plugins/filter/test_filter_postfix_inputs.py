@@ -321,3 +321,47 @@ def test_inputs_must_be_a_dict():
 
 def test_the_filter_is_registered():
     assert pi.FilterModule().filters() == {'postfix_input_problems': postfix_input_problems}
+
+
+def test_a_gateway_may_verify_recipients_instead_of_listing_them():
+    assert problems(postfix_relay_recipients=[], postfix_recipient_verification=True) == []
+    assert problems(postfix_relay_recipients=['@example.org'], postfix_recipient_verification=True) == []
+    neither = problems(postfix_relay_recipients=[], postfix_recipient_verification=False)
+    assert len(neither) == 1 and neither[0].startswith('postfix_relay_recipients: ')
+    assert 'postfix_recipient_verification' in neither[0]
+
+
+@pytest.mark.parametrize('mode,extra', [('hub', {'postfix_hub_allowed_clients': ['10.0.0.0/8']}),
+                                        ('null_client', {'postfix_relayhost': '[smtp.example.org]'})])
+def test_recipient_verification_is_refused_where_there_is_no_hub_to_ask(mode, extra):
+    found = problems(postfix_mode=mode, postfix_recipient_verification=True, **extra)
+    assert found == ['postfix_recipient_verification: recipient verification asks the next hop of a gateway; it '
+                     'does nothing useful in postfix_mode: %s' % mode]
+
+
+def test_postscreen_settings_that_parse_and_are_narrow_pass():
+    assert problems(postfix_postscreen_dnsbl_sites=['zen.spamhaus.org*3', 'list.dnswl.org=127.0.[0..255].[1..3]*-2',
+                                                    'bl.example.net', 'b.barracudacentral.org=127.0.0.2*2'],
+                    postfix_postscreen_dnsbl_threshold=3, postfix_postscreen_dnsbl_allowlist_threshold=-1,
+                    postfix_postscreen_allowlist=['192.0.2.10', '198.51.100.0/24', '[2001:db8::]/48', '10.0.0.0/8']) == []
+
+
+def test_postscreen_settings_that_would_let_clients_through_or_refuse_everyone():
+    found = problems(postfix_postscreen_dnsbl_sites=['zen.spamhaus.org*x', 'bad domain', 'com*3', 'ok.example.org*2'],
+                     postfix_postscreen_dnsbl_threshold=0, postfix_postscreen_dnsbl_allowlist_threshold=2,
+                     postfix_postscreen_allowlist=['0.0.0.0/0', '2001:db8::/16', '192.0.2.0/24', 'not-a-net'])
+    assert found == [
+        'postfix_postscreen_dnsbl_sites: each entry must be domain[=filter][*weight], for example zen.spamhaus.org*3; '
+        'check zen.spamhaus.org*x, bad domain, com*3',
+        'postfix_postscreen_dnsbl_threshold: must be 1 or more; at 0 or below every client, listed or not, would be '
+        'refused',
+        'postfix_postscreen_dnsbl_allowlist_threshold: must be 0 (off) or negative; a positive value would let listed '
+        'clients skip the tests',
+        'postfix_postscreen_allowlist: not an address or CIDR network: not-a-net',
+        'postfix_postscreen_allowlist: wider than /8 (IPv4) or /48 (IPv6), which switches postscreen off for a good '
+        'part of the Internet: 0.0.0.0/0, 2001:db8::/16']
+
+
+def test_postscreen_access_list_is_protected_from_extra_parameters():
+    found = problems(postfix_extra_parameters={'postscreen_access_list': 'static:permit'})
+    assert len(found) == 1 and found[0].startswith('postfix_extra_parameters: ') and 'postscreen_access_list' in found[0]
