@@ -78,6 +78,26 @@ def _as_network(value):
     return net
 
 
+def _too_wide(net):
+    return net.prefixlen < WIDEST_PREFIX[net.version]
+
+
+def too_wide_networks(values):
+    """Entries of ``values`` wider than /8 (IPv4) or /48 (IPv6), the whole Internet included.
+
+    Entries that do not parse are left out: bad_networks names them.
+    """
+    wide = []
+    for value in values:
+        try:
+            net = _as_network(value)
+        except ValueError:
+            continue
+        if _too_wide(net):
+            wide.append(value)
+    return wide
+
+
 def _words(values):
     """A list, or Postfix's own "a, b c" text, as single words."""
     if isinstance(values, (list, tuple)):
@@ -100,7 +120,7 @@ def network_trust_problem(value, trusted=()):
         return 'not an address or CIDR network'
     if net.prefixlen == 0:
         return 'the whole %s Internet' % ('IPv4' if net.version == 4 else 'IPv6')
-    if net.prefixlen < WIDEST_PREFIX[net.version]:
+    if _too_wide(net):
         return 'wider than /%d, the widest network this collection trusts' % WIDEST_PREFIX[net.version]
     if any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_NETWORKS):
         return ''

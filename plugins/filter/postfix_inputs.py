@@ -19,13 +19,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import os
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.securemail.gateway.plugins.filter.network import (
-    bad_domains, bad_networks, public_suffix_domains, untrusted_networks)
+    bad_domains, bad_networks, public_suffix_domains, too_wide_networks, untrusted_networks)
 from ansible_collections.securemail.gateway.plugins.filter.postfix import (
     postfix_check_problems, postfix_table_problems)
 
@@ -466,8 +465,6 @@ def _recipients(inputs):
 # is a reply address pattern such as 127.0.0.[2..11] or 127.0.[0..255].[1;3].
 _DNSBL_SITE = re.compile(r'^(?P<domain>[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)'
                          r'(=(?P<filter>[0-9.\[\];]+))?(\*(?P<weight>-?[0-9]+))?$')
-# The widest allowlisted network: as for trusted networks, /8 or /48.
-_ALLOWLIST_WIDEST = {4: 8, 6: 48}
 
 
 def _postscreen(inputs):
@@ -492,16 +489,10 @@ def _postscreen(inputs):
     if malformed:
         problems.append('postfix_postscreen_allowlist: not an address or CIDR network: %s'
                         % ', '.join(str(b) for b in malformed))
-    wide = []
-    for value in allowlist:
-        if value in malformed:
-            continue
-        net = ipaddress.ip_network(re.sub(r'^\[([^\]]+)\]', r'\1', str(value).strip()), strict=False)
-        if net.prefixlen < _ALLOWLIST_WIDEST[net.version]:
-            wide.append(str(value))
+    wide = too_wide_networks(allowlist)
     if wide:
         problems.append('postfix_postscreen_allowlist: wider than /8 (IPv4) or /48 (IPv6), which switches postscreen '
-                        'off for a good part of the Internet: %s' % ', '.join(wide))
+                        'off for a good part of the Internet: %s' % ', '.join(str(w) for w in wide))
     return problems
 
 

@@ -117,3 +117,9 @@ def test_bad_domains_refuses_control_characters_and_blanks(value):
 ])
 def test_postfix_network_writes_main_cf_and_cidr_table_forms(value, brackets, expected):
     assert nf.postfix_network(value, brackets) == expected
+
+
+def test_too_wide_networks_uses_the_trust_bound_and_leaves_bad_entries_to_bad_networks():
+    assert nf.too_wide_networks(['0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/7', '[2001:db8::]/47', '2001:db8::/48',
+                                 '::ffff:0:0/96', 'not-a-net']) == ['0.0.0.0/0', '10.0.0.0/7', '[2001:db8::]/47',
+                                                                    '::ffff:0:0/96']
