@@ -187,6 +187,21 @@ def postfix_check_problems(lines, extra_actions=()):
     return problems
 
 
+def dkim_record(item, selector):
+    """The DNS TXT record that publishes a DKIM public key.
+
+    ``item``: (domain, base64 DER public key), as the role zips them.
+    """
+    domain, key = item[0], ''.join(str(item[1]).split())
+    name = '%s._domainkey.%s' % (selector, domain)
+    value = 'v=DKIM1; k=rsa; p=%s' % key
+    # A TXT string holds at most 255 bytes; a 2048-bit key needs two, which
+    # resolvers join back into one value.
+    chunks = [value[i:i + 250] for i in range(0, len(value), 250)]
+    return {'domain': domain, 'selector': selector, 'name': name, 'value': value, 'strings': chunks,
+            'zone_line': '%s. 3600 IN TXT %s' % (name, ' '.join('"%s"' % c for c in chunks))}
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -197,4 +212,5 @@ class FilterModule(object):
             'postfix_table_index': postfix_table_index,
             'postfix_table_problems': postfix_table_problems,
             'postfix_check_problems': postfix_check_problems,
+            'dkim_record': dkim_record,
         }

@@ -496,6 +496,29 @@ def _postscreen(inputs):
     return problems
 
 
+def _authentication(inputs):
+    """Checks "DKIM signing domains are domain names, not top-level domains or public suffixes",
+    "The DKIM selector is one DNS label"."""
+    if not boolean(inputs.get('postfix_sender_authentication', True), strict=False):
+        return []
+    problems = []
+    domains = inputs.get('postfix_dkim_signing_domains') or []
+    bad = bad_domains(domains) + [d for d in domains if str(d).startswith('.')]
+    if bad:
+        problems.append('postfix_dkim_signing_domains: not a domain name: %s' % ', '.join(str(b) for b in bad))
+    # A key for `org` would sign (and claim) mail from every .org sender.
+    wide = public_suffix_domains([d for d in domains if d not in bad],
+                                 inputs.get('postfix_allow_public_suffix_domains') or [])
+    if wide:
+        problems.append('postfix_dkim_signing_domains: refused: %s' % '; '.join(wide))
+    selector = inputs.get('postfix_dkim_selector')
+    if domains and not (isinstance(selector, str) and re.match(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$', selector)):
+        problems.append('postfix_dkim_selector: %s is not one DNS label (letters, digits and inner hyphens, at most '
+                        '63): it names the key file and the record <selector>._domainkey.<domain>'
+                        % _truncate(selector, 80))
+    return problems
+
+
 def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), regexp_probe=()):
     """Problems with the postfix role's variables: 'variable: reason' each; [] when none.
 
@@ -511,7 +534,7 @@ def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), rege
             + _mode(inputs) + _listen(inputs, hostname, list(addresses or [])) + _single_lines(inputs)
             + _tokens(inputs) + _banner(inputs) + _bounds(inputs) + _tls_files(inputs, hostname, tls_stats)
             + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs) + _maillog(inputs)
-            + _postscreen(inputs))
+            + _postscreen(inputs) + _authentication(inputs))
 
 
 class FilterModule(object):

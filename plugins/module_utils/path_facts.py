@@ -117,6 +117,21 @@ def key_pair_facts(cert, key, run):
                 error='; '.join(e for e in (cert_error, key_error) if e))
 
 
+def public_key_facts(key, run):
+    """The public half of the private key file ``key`` as one base64 line (the DER form DNS records carry).
+
+    None when ``key`` is not a regular file or OpenSSL cannot read it. The
+    PEM body, joined, is the base64 of the DER key, so nothing binary passes
+    through the command's text output.
+    """
+    if not os.path.isfile(key):
+        return None
+    public, error = _public_key(run, ['pkey', '-pubout', '-passin', 'pass:', '-in', key])
+    if public is None:
+        return None
+    return ''.join(line.strip() for line in public.splitlines() if line.strip() and not line.startswith('-----'))
+
+
 PRIVATE_DIR = ('0700', 'root', 'root')
 PRIVATE_KEY = ('0600', 'root', 'root')
 

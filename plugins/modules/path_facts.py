@@ -17,6 +17,7 @@ description:
     symlinks (what a daemon opens), whether it is a regular file or a directory with its mode, owner and group, in the
     field names of M(ansible.builtin.stat), so that the filter C(securemail.gateway.private_key_problem) takes the
     result as it is.
+  - For each private key of O(public_keys), reports its public half (base64 of the DER form).
   - For each pair of O(key_pairs), reports whether the private key belongs to the certificate, by comparing the
     public key that C(openssl x509 -pubkey) derives from the certificate with the one C(openssl pkey -pubout) derives
     from the key.
@@ -40,6 +41,14 @@ options:
         decrypted and does not match.
     type: dict
     default: {}
+  public_keys:
+    description:
+      - Private key files whose public halves to report, by a name of the caller's choosing (name -> path), for
+        example DKIM keys whose DNS records a role prints. The result has the same names.
+      - Only regular files (after symlinks) are handed to C(openssl); the private key itself is never returned.
+    type: dict
+    default: {}
+    version_added: 0.3.0
   packages:
     description:
       - Debian package names (C(name) or C(name:arch)) to look up in dpkg's status file.
@@ -176,6 +185,15 @@ user_groups:
   type: dict
   sample:
     clamav: [amavis, clamav]
+public_keys:
+  description:
+    - For each name of O(public_keys), the public key as one line of base64 (its DER form, as a DKIM record's
+      C(p=) carries it); null when the file is missing or C(openssl) cannot read it.
+  returned: always
+  type: dict
+  version_added: 0.3.0
+  sample:
+    example.org: MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA...
 key_pairs:
   description: For each name of O(key_pairs), whether the key belongs to the certificate.
   returned: always
@@ -199,7 +217,7 @@ key_pairs:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (
-    key_pair_facts, package_facts, path_facts, user_groups)
+    key_pair_facts, package_facts, path_facts, public_key_facts, user_groups)
 
 
 def main():
@@ -208,6 +226,8 @@ def main():
             paths=dict(type='dict', default={}),
             # Paths of certificates and keys, never their content.
             key_pairs=dict(type='dict', default={}, no_log=False),
+            # Paths of private keys; only their public halves are returned.
+            public_keys=dict(type='dict', default={}, no_log=False),
             packages=dict(type='list', elements='str', default=[]),
             users=dict(type='list', elements='str', default=[]),
         ),
@@ -234,6 +254,8 @@ def main():
                    for name, path in module.params['paths'].items()),
         key_pairs=dict((name, key_pair_facts(to_text(pair['cert']), to_text(pair['key']), run))
                        for name, pair in pairs.items()),
+        public_keys=dict((name, public_key_facts(to_text(path, errors='surrogate_or_strict'), run))
+                         for name, path in module.params['public_keys'].items()),
     )
 
 

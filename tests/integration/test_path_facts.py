@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 import os
 import shutil
@@ -55,6 +56,18 @@ def test_keys_are_compared_with_their_certificates(pki, tmp_path):
     assert found['no_cert']['match'] is False and found['no_cert']['error'].startswith('x509: ')
     assert found['cert_as_key']['match'] is False and found['cert_as_key']['error'].startswith('pkey: ')
     assert found['missing'] == {'match': None, 'error': 'key %s is not a regular file' % (pki / 'nosuch.key')}
+
+
+def test_public_halves_of_keys_as_dns_records_carry_them(pki, tmp_path):
+    result = run_module('path_facts', {'public_keys': {'rsa': str(pki / 'rsa.key'), 'link': str(pki / 'key-link'),
+                                                       'missing': str(pki / 'nosuch.key'), 'bad': str(pki / 'empty.pem')}},
+                        tmp_path=tmp_path)
+    found = result['public_keys']
+    der = subprocess.run(['openssl', 'pkey', '-in', str(pki / 'rsa.key'), '-pubout', '-outform', 'DER'],
+                         check=True, capture_output=True).stdout
+    assert found['rsa'] == base64.b64encode(der).decode() == found['link']
+    assert found['missing'] is None and found['bad'] is None
+    assert 'PRIVATE' not in json.dumps(result)
 
 
 def test_no_key_material_in_the_result(pki, tmp_path):

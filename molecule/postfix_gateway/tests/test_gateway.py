@@ -224,12 +224,16 @@ def test_an_allow_listed_client_passes_despite_the_block_list(outsider, gw_ext, 
                for line in _mail_log(gw).splitlines())
 
 
-def test_a_client_in_the_postscreen_allowlist_passes_despite_the_block_list(hub, gw):
-    outcome = send_mail(hub, address_by_prefix(gw, INTERNAL), 25, "sender@example.net", "alice@example.org",
-                        "allowlisted", helo="hub.example.test")
+def test_a_client_in_the_postscreen_allowlist_passes_despite_the_block_list(dns, gw_ext, gw):
+    # The DNS instance's external address is on bl.test and in the allowlist;
+    # plain.test publishes no SPF, so only postscreen could refuse it.
+    dns_ext = address_by_prefix(dns, EXTERNAL)
+    outcome = send_mail(dns, gw_ext, 25, "sender@plain.test", "alice@example.org", "allowlisted",
+                        helo="dns.example.test")
     assert outcome.startswith("250"), outcome
-    assert gw.run("cat /etc/postfix/postscreen_access.cidr").stdout.split()[-2:] == [
-        address_by_prefix(hub, INTERNAL) + "/32", "permit"]
+    assert gw.run("cat /etc/postfix/postscreen_access.cidr").stdout.split()[-2:] == [dns_ext + "/32", "permit"]
+    assert any("postfix/postscreen" in line and "ALLOWLISTED" in line and "[%s]" % dns_ext in line
+               for line in _mail_log(gw).splitlines())
 
 
 _PREGREET = r"""
@@ -265,3 +269,162 @@ def test_dns_based_sender_checks_are_on(outsider, gw_ext):
     outcome = send_mail(outsider, gw_ext, 25, "sender@nowhere.example.net", "alice@example.org", "x",
                         helo="outsider.example.net")
     assert outcome.startswith("450") and "Domain not found" in outcome, outcome
+
+
+# Sender authentication (prepare.yml's zones): example.net's SPF names the
+# outsider and its DMARC policy is reject; example.com passes SPF for nobody
+# (?all) and rejects; hold.example.com quarantines; spf-fail.test allows
+# 192.0.2.1 only. The outsider signs with selector sel1 for example.net and
+# example.com.
+
+_SIGNED_SENDER = r"""
+import smtplib, sys, dkim, email.utils
+addr, sender, rcpt, subject, how = sys.argv[1:6]
+domain = sender.split("@")[1]
+msg = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\n"
+       % (sender, rcpt, subject, email.utils.formatdate(), subject, domain))
+if how == "two-from":
+    msg = msg.replace("From: <%s>" % sender, "From: <%s>, <someone@example.net>" % sender)
+if how == "forged-ar":
+    msg += "Authentication-Results: gw.example.test; dkim=pass header.d=%s; dmarc=pass header.from=%s\r\n" % (domain, domain)
+msg += "\r\nsecuremail.gateway sender authentication test\r\n"
+data = msg.encode()
+if how in ("signed", "broken"):
+    with open("/root/dkim.key", "rb") as f:
+        key = f.read()
+    data = dkim.sign(data, b"sel1", domain.encode(), key, include_headers=[b"from", b"to", b"subject", b"date"]) + data
+if how == "broken":
+    data = data.replace(b"authentication test", b"authentication TEST")
+try:
+    with smtplib.SMTP(addr, 25, local_hostname="outsider.example.net", timeout=30) as s:
+        s.sendmail(sender, [rcpt], data)
+    print("250 accepted")
+except smtplib.SMTPRecipientsRefused as e:
+    code, text = list(e.recipients.values())[0]
+    print(code, text.decode())
+except smtplib.SMTPResponseException as e:
+    print(e.smtp_code, e.smtp_error.decode())
+"""
+
+
+def _send_as(outsider, gw_ext, sender, how):
+    subject = "auth-%s-%s" % (how, uuid.uuid4().hex[:12])
+    args = " ".join((gw_ext, sender, "alice@example.org", subject, how))
+    out = outsider.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _SIGNED_SENDER))
+    return subject, (out.stdout.strip() or out.stderr.strip())
+
+
+def _delivered(hub, subject, timeout=60):
+    """The message's headers as the hub stored them, on one line, or '' when it never came."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        mailbox = hub.run("cat /var/mail/root 2>/dev/null").stdout
+        if subject in mailbox:
+            message = mailbox[:mailbox.index(subject)]
+            # Unfolded: OpenDKIM folds its Authentication-Results header.
+            return " ".join((message[message.rfind("\nFrom "):] + subject).split())
+        time.sleep(1)
+    return ""
+
+
+def test_spf_pass_and_a_valid_dkim_signature_are_delivered_with_their_results(outsider, gw_ext, hub):
+    subject, outcome = _send_as(outsider, gw_ext, "sender@example.net", "signed")
+    assert outcome.startswith("250"), outcome
+    headers = _delivered(hub, subject)
+    assert "Received-SPF: Pass" in headers, headers
+    assert "gw.example.test; dkim=pass" in headers and "header.d=example.net" in headers, headers
+    assert "gw.example.test; dmarc=pass" in headers, headers
+
+
+def test_a_broken_signature_is_delivered_when_spf_aligns(outsider, gw_ext, hub):
+    subject, outcome = _send_as(outsider, gw_ext, "sender@example.net", "broken")
+    assert outcome.startswith("250"), outcome
+    headers = _delivered(hub, subject)
+    assert "gw.example.test; dkim=fail" in headers and "dmarc=pass" in headers, headers
+
+
+def test_a_valid_signature_alone_passes_dmarc(outsider, gw_ext, hub):
+    subject, outcome = _send_as(outsider, gw_ext, "sender@example.com", "signed")
+    assert outcome.startswith("250"), outcome
+    headers = _delivered(hub, subject)
+    assert "dkim=pass" in headers and "header.d=example.com" in headers and "dmarc=pass" in headers, headers
+
+
+@pytest.mark.parametrize("how", ["broken", "unsigned", "forged-ar"])
+def test_dmarc_reject_refuses_what_fails(how, outsider, gw_ext, hub, gw):
+    # A broken signature, none, or a forged Authentication-Results header
+    # that claims the gateway's own name: DMARC fails and p=reject refuses.
+    subject, outcome = _send_as(outsider, gw_ext, "sender@example.com", how)
+    assert outcome.startswith("550") and "DMARC" in outcome, outcome
+    assert subject not in hub.run("cat /var/mail/root 2>/dev/null").stdout
+
+
+def test_a_from_with_two_domains_is_refused(outsider, gw_ext, hub):
+    # Which domain's policy would apply? A known way around DMARC: refused.
+    subject, outcome = _send_as(outsider, gw_ext, "sender@example.com", "two-from")
+    assert outcome.startswith("550"), outcome
+
+
+def test_spf_fail_is_refused_at_rcpt(outsider, gw_ext):
+    subject, outcome = _send_as(outsider, gw_ext, "sender@spf-fail.test", "unsigned")
+    assert outcome.startswith("550") and "SPF" in outcome, outcome
+
+
+def test_dmarc_quarantine_holds_the_mail(outsider, gw_ext, gw, hub):
+    subject, outcome = _send_as(outsider, gw_ext, "sender@hold.example.com", "unsigned")
+    assert outcome.startswith("250"), outcome
+    held = gw.run("postqueue -j").stdout
+    try:
+        assert '"queue_name": "hold"' in held and "hold.example.com" in held, held
+        time.sleep(3)
+        assert subject not in hub.run("cat /var/mail/root 2>/dev/null").stdout
+    finally:
+        gw.run("postsuper -d ALL hold")
+
+
+def test_without_the_dkim_milter_mail_is_deferred_not_passed(outsider, gw_ext, gw):
+    assert gw.run("service opendkim stop").rc == 0
+    try:
+        subject, outcome = _send_as(outsider, gw_ext, "sender@example.net", "signed")
+    finally:
+        assert gw.run("service opendkim start").rc == 0
+        deadline = time.time() + 30
+        while time.time() < deadline and not gw.socket("unix:///var/spool/postfix/opendkim/opendkim.sock").is_listening:
+            time.sleep(0.5)
+    assert outcome.startswith("4"), outcome
+
+
+def test_milters_listen_on_unix_sockets_only(gw):
+    procs = {proc for proto, addr, port, proc in listeners(gw)}
+    assert not procs & {"opendkim", "opendmarc"}, procs
+    for name in ("opendkim", "opendmarc"):
+        sock = gw.file("/var/spool/postfix/%s/%s.sock" % (name, name))
+        assert sock.is_socket and sock.group == "postfix" and sock.mode & 0o007 == 0, name
+    assert gw.run("postconf -h smtpd_milters milter_default_action").stdout.split() == [
+        "unix:opendkim/opendkim.sock,", "unix:opendmarc/opendmarc.sock", "tempfail"]
+
+
+def test_the_dkim_key_was_made_on_the_host_and_is_private(gw):
+    key = gw.file("/etc/dkimkeys/example.org.gw.private")
+    assert key.exists and key.mode == 0o600 and key.user == "opendkim"
+    assert "BEGIN PRIVATE KEY" in gw.run("head -1 /etc/dkimkeys/example.org.gw.private").stdout
+
+
+def test_outbound_mail_is_signed_and_verified_by_the_receiving_mta(hub, gw, outsider):
+    # The hub hands outbound mail to the gateway (it is in mynetworks); the
+    # gateway delivers to example.net's MX, the outsider, where dkimpy (not
+    # OpenDKIM) checks the signature against the record converge.yml published.
+    subject = "outbound-%s" % uuid.uuid4().hex[:12]
+    outcome = send_mail(hub, address_by_prefix(gw, INTERNAL), 25, "alice@example.org", "root@example.net", subject,
+                        helo="hub.example.test")
+    assert outcome.startswith("250"), outcome
+    deadline = time.time() + 60
+    path = ""
+    while time.time() < deadline and not path:
+        path = outsider.run("grep -l %s /root/Maildir/new/* 2>/dev/null | head -1" % subject).stdout.strip()
+        time.sleep(1)
+    assert path, "not delivered to the outsider"
+    message = outsider.run("cat %s" % path).stdout
+    assert "d=example.org" in message and "s=gw" in message, message
+    verified = outsider.run("dkimverify < %s" % path)
+    assert verified.rc == 0 and "signature ok" in verified.stdout, verified.stdout + verified.stderr

@@ -123,3 +123,17 @@ def test_filters_are_registered():
     filters = pf.FilterModule().filters()
     assert filters['postfix_table_problems'] is pf.postfix_table_problems
     assert filters['postfix_check_problems'] is pf.postfix_check_problems
+
+
+def test_dkim_record_splits_a_2048_bit_key_into_txt_strings():
+    key = 'MIIBIjANBg' + 'A' * 382
+    record = pf.dkim_record(['example.org', key + '\n'], 'gw')
+    assert record['name'] == 'gw._domainkey.example.org'
+    assert record['value'] == 'v=DKIM1; k=rsa; p=' + key
+    assert ''.join(record['strings']) == record['value']
+    assert [len(s) for s in record['strings']] == [250, len(record['value']) - 250]
+    assert record['zone_line'] == 'gw._domainkey.example.org. 3600 IN TXT "%s" "%s"' % tuple(record['strings'])
+
+
+def test_dkim_record_of_a_short_value_is_one_string():
+    assert pf.dkim_record(['example.org', 'MIGf'], 's1')['strings'] == ['v=DKIM1; k=rsa; p=MIGf']

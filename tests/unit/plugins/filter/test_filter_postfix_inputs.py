@@ -365,3 +365,26 @@ def test_postscreen_settings_that_would_let_clients_through_or_refuse_everyone()
 def test_postscreen_access_list_is_protected_from_extra_parameters():
     found = problems(postfix_extra_parameters={'postscreen_access_list': 'static:permit'})
     assert len(found) == 1 and found[0].startswith('postfix_extra_parameters: ') and 'postscreen_access_list' in found[0]
+
+
+def test_dkim_signing_for_own_domains_with_a_label_selector_passes():
+    assert problems(postfix_dkim_signing_domains=['example.org', 'mail.example.net'], postfix_dkim_selector='gw-2026') == []
+
+
+def test_dkim_signing_refuses_suffixes_bad_names_and_selectors():
+    found = problems(postfix_dkim_signing_domains=['org', 'co.uk', '.example.org', 'bad domain'],
+                     postfix_dkim_selector='gw.1')
+    assert found[0] == 'postfix_dkim_signing_domains: not a domain name: bad domain, .example.org'
+    assert found[1].startswith('postfix_dkim_signing_domains: refused: org (') and 'co.uk' in found[1]
+    assert found[2].startswith('postfix_dkim_selector: gw.1 is not one DNS label')
+    assert len(found) == 3
+
+
+def test_dkim_checks_are_off_with_sender_authentication():
+    assert problems(postfix_sender_authentication=False, postfix_dkim_signing_domains=['org'],
+                    postfix_dkim_selector='a b') == []
+
+
+def test_dkim_key_sizes_below_2048_are_not_offered():
+    assert any('postfix_dkim_key_bits' in e for e in spec_errors({'postfix_dkim_key_bits': 1024}))
+    assert spec_errors({'postfix_dkim_key_bits': 2048}) == []

@@ -11,7 +11,8 @@ import socket
 
 import pytest
 
-from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import key_pair_facts, package_facts, path_facts, user_groups
+from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import (
+    key_pair_facts, package_facts, path_facts, public_key_facts, user_groups)
 from ansible_collections.securemail.gateway.plugins.modules import path_facts as module
 
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -126,7 +127,7 @@ def test_openssl_never_sees_a_missing_or_special_file(tree):
 def test_the_documentation_is_yaml_with_the_options_the_module_takes():
     import yaml
     doc = yaml.safe_load(module.DOCUMENTATION)
-    assert sorted(doc['options']) == ['key_pairs', 'packages', 'paths', 'users']
+    assert sorted(doc['options']) == ['key_pairs', 'packages', 'paths', 'public_keys', 'users']
     assert doc['attributes']['check_mode']['support'] == 'full'
     returned = yaml.safe_load(module.RETURN)
     assert sorted(returned['paths']['contains']) == sorted(path_facts('/'))
@@ -190,3 +191,12 @@ def test_user_groups_are_the_primary_and_the_listed_ones():
     expected = sorted(set([grp.getgrgid(me.pw_gid).gr_name] + [g.gr_name for g in grp.getgrall() if me.pw_name in g.gr_mem]))
     assert user_groups(me.pw_name) == expected and MY_GROUP in expected
     assert user_groups('no-such-user-securemail') is None
+
+
+def test_public_half_of_a_key_is_one_base64_line(tmp_path, tree):
+    run = Openssl()
+    key = pem(tmp_path, 'k', 'pub:QUJD\nREVG')
+    assert public_key_facts(key, run) == 'QUJDREVG'
+    assert run.calls == [['pkey', '-pubout', '-passin', 'pass:', '-in', key]]
+    assert public_key_facts(pem(tmp_path, 'g', 'garbage'), run) is None
+    assert public_key_facts(str(tree / 'fifo'), run) is None and len(run.calls) == 2
