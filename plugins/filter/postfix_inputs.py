@@ -512,6 +512,11 @@ def _authentication(inputs):
     if wide:
         problems.append('postfix_dkim_signing_domains: refused: %s' % '; '.join(wide))
     selector = inputs.get('postfix_dkim_selector')
+    # The default selector comes from the host name: a bad host name is
+    # reported once, as itself.
+    derived = str(inputs.get('postfix_myhostname') or '').split('.')[0].lower()
+    if selector == derived and _host_name(inputs):
+        return problems
     if domains and not (isinstance(selector, str) and re.match(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$', selector)):
         problems.append('postfix_dkim_selector: %s is not one DNS label (letters, digits and inner hyphens, at most '
                         '63): it names the key file and the record <selector>._domainkey.<domain>'

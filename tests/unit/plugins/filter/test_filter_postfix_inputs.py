@@ -68,6 +68,11 @@ def defaults(**changes):
     values['postfix_myhostname'] = HOST
     values.update((k, v) for k, v in BAD_INPUT['role_defaults'](None, '10.89.0.9').items() if k.startswith('postfix_'))
     values.update(changes)
+    # Defaults that are templates, as Ansible would render them.
+    if isinstance(values['postfix_dkim_signing_domains'], str):
+        values['postfix_dkim_signing_domains'] = sorted(set(d.lstrip('.') for d in values['postfix_relay_domains']))
+    if '{{' in str(values['postfix_dkim_selector']):
+        values['postfix_dkim_selector'] = values['postfix_myhostname'].split('.')[0].lower()
     return values
 
 
