@@ -514,7 +514,7 @@ def _authentication(inputs):
     selector = inputs.get('postfix_dkim_selector')
     # The default selector comes from the host name: a bad host name is
     # reported once, as itself.
-    derived = str(inputs.get('postfix_myhostname') or '').split('.')[0].lower()
+    derived = str(inputs.get('postfix_myhostname') or '').split('.', maxsplit=1)[0].lower()
     if selector == derived and _host_name(inputs):
         return problems
     if domains and not (isinstance(selector, str) and re.match(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$', selector)):

@@ -72,7 +72,7 @@ def defaults(**changes):
     if isinstance(values['postfix_dkim_signing_domains'], str):
         values['postfix_dkim_signing_domains'] = sorted(set(d.lstrip('.') for d in values['postfix_relay_domains']))
     if '{{' in str(values['postfix_dkim_selector']):
-        values['postfix_dkim_selector'] = values['postfix_myhostname'].split('.')[0].lower()
+        values['postfix_dkim_selector'] = values['postfix_myhostname'].split('.', maxsplit=1)[0].lower()
     return values
 
 
