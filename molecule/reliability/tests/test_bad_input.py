@@ -66,6 +66,8 @@ ROLE_CASES = [
     # missing TLS files, and a key that is not the certificate's
     ("postfix_tls_cert_file", "postfix", {"postfix_tls_cert_file": MISSING_CERT, "postfix_tls_key_file": MISSING_KEY}),
     ("postfix_tls_key_file", "postfix", {"postfix_tls_cert_file": SNAKEOIL, "postfix_tls_key_file": OTHER_KEY}),
+    # packages left to the admin (postfix_install: false) that are not there
+    ("postfix_sender_authentication", "postfix", {"postfix_install": False, "postfix_sender_authentication": True}),
     ("quarantine_web_tls_cert_file", "quarantine_web",
      {"quarantine_web_tls_cert_file": MISSING_CERT, "quarantine_web_tls_key_file": MISSING_KEY}),
     ("quarantine_web_tls_key_file", "quarantine_web",
