@@ -69,34 +69,39 @@ def inspect_key(path):
     return info
 
 
-def key_findings(info, service, group_readable_by=None):
+def key_findings(info, service, group_readable_by=None, purpose='TLS'):
     """Findings for one inspected key file.
 
     Readable (or writable) by others is always a finding; by the group too,
     except root:<group_readable_by> with mode 0640 exactly (the form
     PostgreSQL accepts for root-owned keys, used with Debian's ssl-cert
-    group). One finding per key: open to others says it all. A file listed as a key that holds no private key (a certificate
-    file in smtpd_tls_chain_files) is not judged.
+    group). One finding per key: open to others says it all. A file listed as
+    a key that holds no private key (a certificate file in
+    smtpd_tls_chain_files) is not judged. ``purpose`` names the key in the
+    text and the check ("TLS" keys are the "tls keys" check, "DKIM" keys the
+    "dkim keys" check), so a report can tell a signing key from a TLS key.
     """
     path = info['path']
+    check = '%s keys' % purpose.lower()
+    what = '%s %s key %s' % (service, purpose, path)
     if not info['exists']:
-        return [_finding('tls keys', 'key_missing', '%s TLS key %s cannot be read: %s' % (
-            service, path, info.get('error', 'missing')), path=path, service=service)]
+        return [_finding(check, 'key_missing', '%s cannot be read: %s' % (
+            what, info.get('error', 'missing')), path=path, service=service)]
     if not info['holds_key']:
         return []
     mode = int(info['mode'], 8)
     who = '%s %s:%s' % (info['mode'], info['owner'], info['group'])
     findings = []
     if mode & 0o007:
-        findings.append(_finding('tls keys', 'key_open_to_others', '%s TLS key %s is %s by others (%s)' % (
-            service, path, _access_words(mode & 0o007), who), path=path, service=service, mode=info['mode']))
+        findings.append(_finding(check, 'key_open_to_others', '%s is %s by others (%s)' % (
+            what, _access_words(mode & 0o007), who), path=path, service=service, mode=info['mode']))
     elif mode & 0o070:
         allowed = (group_readable_by and info['owner'] == 'root' and info['group'] == group_readable_by
                    and mode == 0o640)
         if not allowed:
             exception = (' (only root:%s 0640 is accepted)' % group_readable_by) if group_readable_by else ''
-            findings.append(_finding('tls keys', 'key_open_to_group', '%s TLS key %s is %s by group %s (%s)%s' % (
-                service, path, _access_words((mode & 0o070) >> 3), info['group'], who, exception),
+            findings.append(_finding(check, 'key_open_to_group', '%s is %s by group %s (%s)%s' % (
+                what, _access_words((mode & 0o070) >> 3), info['group'], who, exception),
                 path=path, service=service, mode=info['mode']))
     return findings
 

@@ -125,6 +125,14 @@ options:
       group_readable_by:
         description: Group that may read the key when it is owned by root with mode 0640 (PostgreSQL with V(ssl-cert)).
         type: str
+      purpose:
+        description:
+          - What the key is for. Findings about a V(TLS) key belong to the C(tls keys) check, findings about a
+            V(DKIM) signing key to the C(dkim keys) check, and their text says which it is.
+        type: str
+        choices: [TLS, DKIM]
+        default: TLS
+        version_added: 0.3.0
   document_roots:
     description: Web document roots; one that resolves (links followed) outside O(document_root_bases) is a finding.
     type: list
@@ -217,7 +225,7 @@ violations:
 findings:
   description:
     - What the baseline and the file and database checks found. C(check) is V(baseline), V(tls keys),
-      V(document root), V(pg_hba) or V(postgresql tls); C(reason) says what is wrong.
+      V(dkim keys), V(document root), V(pg_hba) or V(postgresql tls); C(reason) says what is wrong.
   returned: always
   type: list
   elements: dict
@@ -242,7 +250,7 @@ keys:
   type: list
   elements: dict
   sample: [{path: /etc/ssl/private/ssl-cert-snakeoil.key, exists: true, holds_key: true, mode: '0640', owner: root,
-            group: ssl-cert, service: postgresql}]
+            group: ssl-cert, service: postgresql, purpose: TLS}]
 baseline:
   description: The baseline applied; C(ignored) lists internal entries refused by O(baseline.private_only).
   returned: when O(baseline) is set
@@ -306,6 +314,7 @@ def main():
                 path=dict(type='path', required=True),
                 service=dict(type='str', default='tls'),
                 group_readable_by=dict(type='str'),
+                purpose=dict(type='str', default='TLS', choices=['TLS', 'DKIM']),
             )),
             document_roots=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),
@@ -352,9 +361,9 @@ def main():
     keys = []
     for entry in params['private_keys']:
         info = inspect_key(entry['path'])
-        info['service'] = entry['service']
+        info.update(service=entry['service'], purpose=entry['purpose'])
         keys.append(info)
-        findings.extend(key_findings(info, entry['service'], entry.get('group_readable_by')))
+        findings.extend(key_findings(info, entry['service'], entry.get('group_readable_by'), entry['purpose']))
     for entry in params['document_roots']:
         findings.extend(document_root_findings(entry['path'], entry['service'], params['document_root_bases']))
     if params['postgresql'] is not None:

@@ -114,7 +114,8 @@ def test_key_files_document_roots_and_database_rules(tmp_path):
         'policy': [], 'protocols': ['udp'],
         'private_keys': [{'path': str(key), 'service': 'postfix'}, {'path': str(cert), 'service': 'postfix'},
                          {'path': str(pg_key), 'service': 'postgresql', 'group_readable_by': 'root'},
-                         {'path': str(tmp_path / 'gone.key'), 'service': 'apache'}],
+                         {'path': str(tmp_path / 'gone.key'), 'service': 'apache'},
+                         {'path': str(key), 'service': 'opendkim', 'purpose': 'DKIM'}],
         'document_roots': [{'path': '/var/www/quarantine', 'service': 'quarantine web'},
                            {'path': '/etc', 'service': 'quarantine web'}],
         'postgresql': {'settings': {'ssl': 'on', 'ssl_min_protocol_version': 'TLSv1', 'ssl_ciphers': 'ALL'},
@@ -123,6 +124,7 @@ def test_key_files_document_roots_and_database_rules(tmp_path):
                                       'auth_method': 'scram-sha-256', 'error': None}]},
     })
     assert sorted((f['check'], f['reason']) for f in result['findings'] if f['check'] != 'baseline') == [
+        ('dkim keys', 'opendkim DKIM key %s is readable by others (0644 root:root)' % key),
         ('document root', 'quarantine web DocumentRoot /etc is outside /var/www and /srv'),
         ('pg_hba', 'pg_hba.conf line 7 (host all all 192.0.2.0/24 scram-sha-256) lets remote clients in without TLS '
                    '(use hostssl)'),
@@ -133,7 +135,8 @@ def test_key_files_document_roots_and_database_rules(tmp_path):
     ]
     # The certificate is listed but holds no key; root:root 0640 is what group_readable_by allowed here.
     assert [(k['service'], k['holds_key'], k['mode']) for k in result['keys']] == [
-        ('postfix', True, '0644'), ('postfix', False, '0644'), ('postgresql', True, '0640'), ('apache', False, None)]
+        ('postfix', True, '0644'), ('postfix', False, '0644'), ('postgresql', True, '0640'), ('apache', False, None),
+        ('opendkim', True, '0644')]
     assert 'MIIB' not in json.dumps(result)
 
 

@@ -164,8 +164,22 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
     db_keys = {k["service"]: k for k in results["cl-db"]["keys"] if k["holds_key"]}
     assert db_keys["postgresql"]["mode"] == "0640" and db_keys["postgresql"]["group"] == "ssl-cert"
     assert db_keys["apache"]["mode"] == "0600"
-    gw_keys = [k for k in results["cl-gw2"]["keys"] if k["holds_key"]]
+    gw_keys = [k for k in results["cl-gw2"]["keys"] if k["holds_key"] and k["purpose"] == "TLS"]
     assert [k["service"] for k in gw_keys] == ["postfix"] and gw_keys[0]["mode"] == "0600"
+    # Each gateway's DKIM key (read from OpenDKIM's key table, not the inventory) is the owner's only, and
+    # the record the audit gives for it carries the key's own public half.
+    for name, host in (("cl-gw1", gw1), ("cl-gw2", gw2)):
+        records = results[name]["dkim_records"]
+        assert [(r["domain"], r["readable"]) for r in records] == [("example.org", True)], records
+        assert records[0]["name"] == records[0]["selector"] + "._domainkey.example.org"
+        public = host.check_output("openssl pkey -in %s -pubout -outform DER | base64 -w0" % records[0]["key"])
+        assert records[0]["value"] == "v=DKIM1; k=rsa; p=" + public
+        dkim_keys = [k for k in results[name]["keys"] if k["purpose"] == "DKIM"]
+        assert [(k["path"], k["holds_key"], k["mode"], k["owner"]) for k in dkim_keys] == [
+            (records[0]["key"], True, "0600", "opendkim")]
+        assert [c["ok"] for c in results[name]["checks"] if c["check"] == "dkim"] == [True]
+        assert records[0]["zone_line"] in (tmp_path / "clean" / "report.md").read_text()
+    gw2_dkim_key = results["cl-gw2"]["dkim_records"][0]["key"]
     # The mail log check read each gateway's log: the mail sent above is there.
     for gateway in ("cl-gw1", "cl-gw2"):
         mail = results[gateway]["mail"]
@@ -178,10 +192,11 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
     # gw1: a listener on every address that the role declares (postfix_extra_services): the policy allows it,
     #      the baseline must not.
     assert gw1.run("postconf -M '0.0.0.0:2526/inet=0.0.0.0:2526 inet n - n - - smtpd' && postfix reload").rc == 0
-    # gw2: VRFY back on, sender-routed addresses relayed through example.org, its TLS key readable by all.
+    # gw2: VRFY back on, sender-routed addresses relayed through example.org, its TLS key readable by all,
+    #      its DKIM key readable by the opendkim group.
     gw2_key = gw2.check_output("postconf -xh smtpd_tls_chain_files").split(",")[0].strip()
     broke = gw2.run("postconf -e disable_vrfy_command=no relay_recipient_maps= allow_untrusted_routing=yes"
-                    " && chmod 0644 %s && postfix reload" % gw2_key)
+                    " && chmod 0644 %s && chmod 0640 %s && postfix reload" % (gw2_key, gw2_dkim_key))
     assert broke.rc == 0, broke.stderr
     # db: PostgreSQL on every address, a remote network let in without TLS, TLSv1 allowed; the Apache key
     #     readable by all and the quarantine's document root moved to /etc.
@@ -201,8 +216,10 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
     assert failed_checks(results) == {
         "cl-db": ["baseline", "document root", "exposure", "pg_hba", "postgresql", "postgresql tls", "tls keys"],
         "cl-gw1": ["baseline"],
-        "cl-gw2": ["smtp", "tls keys"],
+        "cl-gw2": ["dkim", "smtp", "tls keys"],
     }
+    assert reasons(results, "cl-gw2", "dkim") == [
+        "opendkim DKIM key %s is readable by group opendkim (0640 opendkim:opendkim)" % gw2_dkim_key]
     assert reasons(results, "cl-gw1", "baseline") == [
         "tcp 0.0.0.0:2526 (master) faces the outside; the audit baseline allows only tcp 25, tcp 465, tcp 587 on "
         "non-internal addresses"]
@@ -282,6 +299,10 @@ def rolling(tmp_path, *extra):
 
 
 def test_rolling_change_one_gateway_at_a_time(tmp_path, gw1, gw2):
+    # A DKIM key someone made group-readable: the role puts it back (checked after the first run).
+    dkim_key = gw2.check_output("sed -n 's/^[^#][^ ]* [^:]*:[^:]*://p' /etc/opendkim/key.table")
+    assert dkim_key.startswith("/etc/dkimkeys/"), dkim_key
+    assert gw2.run("chmod 0640 %s" % dkim_key).rc == 0
     before = gw1.check_output("postconf -h message_size_limit")
     assert gw2.check_output("postconf -h message_size_limit") == before
     changed = str(int(before) + 1048576)
@@ -291,6 +312,7 @@ def test_rolling_change_one_gateway_at_a_time(tmp_path, gw1, gw2):
         # While the first gateway already runs the change, the second is untouched.
         assert batches == [(["cl-gw1"], {"cl-gw1": changed, "cl-gw2": before}),
                            (["cl-gw2"], {"cl-gw1": changed, "cl-gw2": changed})], batches
+        assert gw2.check_output("stat -c '%%a %%U %%G' %s" % dkim_key) == "600 opendkim opendkim"
 
         # The first gateway fails its input checks (a banner that does not start with $myhostname): the play
         # stops there, and the second gateway neither runs a task nor changes.

@@ -54,6 +54,13 @@ def test_a_certificate_file_is_not_judged_and_a_missing_key_is():
     assert found[0]['reason'] == 'apache TLS key /etc/gone.pem cannot be read: No such file or directory'
 
 
+def test_a_dkim_key_is_its_own_check_and_says_what_it_is():
+    found = audit.key_findings(info('0640', 'opendkim', 'opendkim'), 'opendkim', purpose='DKIM')
+    assert [(f['check'], f['kind']) for f in found] == [('dkim keys', 'key_open_to_group')]
+    assert found[0]['reason'] == 'opendkim DKIM key /etc/k.pem is readable by group opendkim (0640 opendkim:opendkim)'
+    assert audit.key_findings(info('0600', 'opendkim', 'opendkim'), 'opendkim', purpose='DKIM') == []
+
+
 def test_inspect_key_reads_mode_owner_and_marker_only(tmp_path):
     chain = tmp_path / 'chain.pem'
     chain.write_bytes(KEY + CERT)
