@@ -71,6 +71,7 @@ PROTECTED_PARAMETERS = {
     'smtpd_tls_mandatory_exclude_ciphers': 'can bring back weak suites',
     'smtpd_tls_eecdh_grade': '"none" turns forward secrecy off',
     'smtp_tls_security_level': 'decides outbound TLS (use postfix_tls_outbound_level)',
+    'smtp_tls_policy_maps': 'can lower outbound TLS per destination (use postfix_tls_policy)',
     'smtp_tls_protocols': 'can enable TLS 1.0/1.1 or SSL outbound',
     'smtp_tls_mandatory_protocols': 'can enable TLS 1.0/1.1 or SSL outbound',
     'smtp_tls_ciphers': 'can enable weak cipher grades outbound',
@@ -165,6 +166,7 @@ TABLES = (
     ('postfix_client_access', 'map'),
     ('postfix_sender_access', 'map'),
     ('postfix_virtual_alias_map', 'map'),
+    ('postfix_tls_policy', 'map'),
     ('postfix_aliases', 'aliases'),
 )
 CHECK_TABLES = ('postfix_header_checks', 'postfix_body_checks')
@@ -524,6 +526,57 @@ def _authentication(inputs):
     return problems
 
 
+# Outbound TLS levels (postconf(5) smtp_tls_security_level, TLS_README's
+# policy table), weakest first: a destination's policy below the role-wide
+# postfix_tls_outbound_level lowers it for that destination. "encrypt" and
+# "dane" share a rank: encrypt ignores TLSA records, dane falls back to
+# unauthenticated TLS without them; neither is refused for the other.
+TLS_LEVEL_RANK = {'none': 0, 'may': 1, 'encrypt': 2, 'dane': 2,
+                  'dane-only': 3, 'fingerprint': 3, 'verify': 3, 'secure': 3}
+# Policy attributes that only narrow what the level accepts. protocols=,
+# ciphers= and exclude= could bring back what postfix_tls_protocols and
+# postfix_tls_ciphers refuse; the role-wide settings apply instead.
+TLS_POLICY_ATTRIBUTES = ('match', 'servername', 'tafile', 'connection_reuse')
+_TLS_DESTINATION = re.compile(r'^(\[[^\s\[\]]+\](:[0-9]{1,5})?|\.?[^\s\[\]:@]+(:[0-9]{1,5})?)$')
+
+
+def _tls_policy(inputs):
+    """Checks "Per-destination TLS policies name a destination and a level, never below the role-wide level"."""
+    policy = inputs.get('postfix_tls_policy') or {}
+    if not policy:
+        return []
+    if not _bool(inputs.get('postfix_tls_enabled', True)):
+        return ['postfix_tls_policy: needs postfix_tls_enabled (with TLS off the policies would name levels Postfix '
+                'never uses)']
+    problems = []
+    floor = TLS_LEVEL_RANK.get(str(inputs.get('postfix_tls_outbound_level', 'may')), 1)
+    allowed = [str(d) for d in inputs.get('postfix_allow_tls_policy_downgrades') or []]
+    for destination, value in sorted(policy.items(), key=lambda item: str(item[0])):
+        if postfix_table_problems({destination: value}, 'map'):
+            continue  # _tables reports it
+        words = value.split() if isinstance(value, str) else []
+        host = re.sub(r'^\[|\](:[0-9]+)?$|:[0-9]+$', '', str(destination)).lstrip('.')
+        if not _TLS_DESTINATION.match(str(destination)) or (bad_domains([host]) and (bad_networks([host]) or '/' in host)):
+            problems.append('postfix_tls_policy: %s is not a domain, .domain, [host] or [host]:port'
+                            % _truncate(destination, 80))
+            continue
+        if not words or words[0] not in TLS_LEVEL_RANK:
+            problems.append('postfix_tls_policy: %s -> %s does not start with a TLS level (%s)'
+                            % (destination, _truncate(value, 60), ', '.join(TLS_LEVEL_RANK)))
+            continue
+        extra = [w.split('=', 1)[0] for w in words[1:] if w.split('=', 1)[0] not in TLS_POLICY_ATTRIBUTES
+                 or '=' not in w]
+        if extra:
+            problems.append('postfix_tls_policy: %s -> %s: attribute(s) %s refused; only %s (protocols and ciphers '
+                            'come from postfix_tls_protocols and postfix_tls_ciphers)'
+                            % (destination, words[0], ', '.join(extra), ', '.join(TLS_POLICY_ATTRIBUTES)))
+        if TLS_LEVEL_RANK[words[0]] < floor and str(destination) not in allowed:
+            problems.append('postfix_tls_policy: %s -> %s is weaker than postfix_tls_outbound_level (%s); list %s in '
+                            'postfix_allow_tls_policy_downgrades to send it so'
+                            % (destination, words[0], inputs.get('postfix_tls_outbound_level'), destination))
+    return problems
+
+
 def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), regexp_probe=()):
     """Problems with the postfix role's variables: 'variable: reason' each; [] when none.
 
@@ -539,7 +592,7 @@ def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), rege
             + _mode(inputs) + _listen(inputs, hostname, list(addresses or [])) + _single_lines(inputs)
             + _tokens(inputs) + _banner(inputs) + _bounds(inputs) + _tls_files(inputs, hostname, tls_stats)
             + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs) + _maillog(inputs)
-            + _postscreen(inputs) + _authentication(inputs))
+            + _postscreen(inputs) + _authentication(inputs) + _tls_policy(inputs))
 
 
 class FilterModule(object):

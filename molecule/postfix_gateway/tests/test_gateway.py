@@ -98,6 +98,14 @@ def test_dane_turns_on_dnssec_lookups(gw):
     assert gw.run("postconf -h smtp_tls_security_level smtp_dns_support_level").stdout.split() == ["dane", "dnssec"]
 
 
+def test_per_destination_tls_policy_is_a_table_postfix_reads(gw):
+    table = gw.run("postconf -h smtp_tls_policy_maps").stdout.strip()
+    assert table.startswith("hash:/etc/postfix/"), table
+    assert gw.run("postmap -q dane.example %s" % table).stdout.strip() == "dane-only"
+    assert gw.run("postmap -q '[192.0.2.99]:25' %s" % table).stdout.strip() == "none"
+    assert gw.run("postmap -q example.net %s" % table).rc == 1
+
+
 def test_header_checks_apply(outsider, gw_ext):
     import shlex  # noqa: F401  (kept local: only this test builds a raw message)
     script = (
@@ -410,6 +418,17 @@ def test_the_dkim_key_was_made_on_the_host_and_is_private(gw):
     assert "BEGIN PRIVATE KEY" in gw.run("head -1 /etc/dkimkeys/example.org.gw.private").stdout
 
 
+def _outsider_got(outsider, subject, timeout=60):
+    """The file of the outsider's Maildir that holds the message with this subject, or ''."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        path = outsider.run("grep -l %s /root/Maildir/new/* 2>/dev/null | head -1" % subject).stdout.strip()
+        if path:
+            return path
+        time.sleep(1)
+    return ""
+
+
 def test_outbound_mail_is_signed_and_verified_by_the_receiving_mta(hub, gw, outsider):
     # The hub hands outbound mail to the gateway (it is in mynetworks); the
     # gateway delivers to example.net's MX, the outsider, where dkimpy (not
@@ -418,13 +437,51 @@ def test_outbound_mail_is_signed_and_verified_by_the_receiving_mta(hub, gw, outs
     outcome = send_mail(hub, address_by_prefix(gw, INTERNAL), 25, "alice@example.org", "root@example.net", subject,
                         helo="hub.example.test")
     assert outcome.startswith("250"), outcome
-    deadline = time.time() + 60
-    path = ""
-    while time.time() < deadline and not path:
-        path = outsider.run("grep -l %s /root/Maildir/new/* 2>/dev/null | head -1" % subject).stdout.strip()
-        time.sleep(1)
+    path = _outsider_got(outsider, subject)
     assert path, "not delivered to the outsider"
     message = outsider.run("cat %s" % path).stdout
     assert "d=example.org" in message and "s=gw" in message, message
     verified = outsider.run("dkimverify < %s" % path)
     assert verified.rc == 0 and "signature ok" in verified.stdout, verified.stdout + verified.stderr
+
+
+# DANE: dane.example is DNSSEC-signed (prepare.yml); the gateway asks with
+# DNSSEC and so sees its MX and TLSA records as validated. mx.dane.example's
+# TLSA record pins the outsider's key, mx.bad.dane.example's matches nothing.
+def _outbound(hub, gw, recipient):
+    subject = "dane-%s" % uuid.uuid4().hex[:12]
+    outcome = send_mail(hub, address_by_prefix(gw, INTERNAL), 25, "alice@example.org", recipient, subject,
+                        helo="hub.example.test")
+    assert outcome.startswith("250"), outcome
+    return subject
+
+
+def _log_lines(gw, needle, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        lines = [line for line in _mail_log(gw).splitlines() if needle in line]
+        if lines:
+            return lines
+        time.sleep(1)
+    return []
+
+
+def test_dane_delivery_to_a_matching_tlsa_record_is_verified(hub, gw, outsider):
+    subject = _outbound(hub, gw, "root@dane.example")
+    path = _outsider_got(outsider, subject)
+    assert path, "not delivered to mx.dane.example"
+    verified = _log_lines(gw, "Verified TLS connection established to mx.dane.example[")
+    assert verified, "no DANE-verified connection in the gateway's log"
+
+
+def test_dane_a_mismatching_tlsa_record_defers_the_mail(hub, gw, outsider):
+    subject = _outbound(hub, gw, "root@bad.dane.example")
+    deferred = _log_lines(gw, "to=<root@bad.dane.example>")
+    assert deferred and all("status=deferred" in line for line in deferred), deferred
+    assert "Server certificate not verified" in deferred[-1], deferred[-1]
+    assert not outsider.run("grep -l %s /root/Maildir/new/* 2>/dev/null" % subject).stdout.strip()
+    # It waits in the gateway's queue; nothing was sent in the clear.
+    queued = gw.run("postqueue -j").stdout
+    assert "root@bad.dane.example" in queued
+    gw.run("postqueue -j | python3 -c \"import json, sys; [print(json.loads(l)['queue_id']) for l in sys.stdin "
+           "if 'bad.dane.example' in l]\" | postsuper -d - >/dev/null")

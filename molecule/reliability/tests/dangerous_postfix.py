@@ -97,6 +97,12 @@ CASES = [
     # 9. postscreen that lets everyone through or refuses everyone
     _case("postfix_postscreen_allowlist", {"postfix_postscreen_allowlist": ["0.0.0.0/1"]}),
     _case("postfix_postscreen_dnsbl_threshold", {"postfix_postscreen_dnsbl_threshold": 0}),
+    # 10. outbound TLS lowered for one destination: cleartext, weaker protocols, a level that is no level
+    _case("postfix_tls_policy", {"postfix_tls_policy": {"partner.example": "none"}}),
+    _case("postfix_tls_policy", {"postfix_tls_policy": {"partner.example": "encrypt protocols=>=TLSv1"}}),
+    _case("postfix_tls_policy", {"postfix_tls_policy": {"partner.example": "secure\n[192.0.2.1] none"}}),
+    _case("postfix_tls_policy", {"postfix_tls_policy": {"partner.example": "optional"}}),
+    _case("postfix_extra_parameters", {"postfix_extra_parameters": {"smtp_tls_policy_maps": "hash:/etc/postfix/mine"}}),
 ]
 
 # (refused case's variables, opt-in added) -> must converge
@@ -109,4 +115,5 @@ OPT_INS = [
     ({"postfix_header_checks": ["/^X-Archive:/ BCC archive@example.org", "/^X-Junk:/ DISCARD"]},
      {"postfix_allow_check_actions": ["BCC", "DISCARD"]}),
     ({"postfix_relay_recipients": []}, {"postfix_allow_unknown_recipients": True}),
+    ({"postfix_tls_policy": {"legacy.example": "none"}}, {"postfix_allow_tls_policy_downgrades": ["legacy.example"]}),
 ]

@@ -395,3 +395,46 @@ def test_dkim_checks_are_off_with_sender_authentication():
 def test_dkim_key_sizes_below_2048_are_not_offered():
     assert any('postfix_dkim_key_bits' in e for e in spec_errors({'postfix_dkim_key_bits': 1024}))
     assert spec_errors({'postfix_dkim_key_bits': 2048}) == []
+
+
+def test_tls_policies_at_or_above_the_role_wide_level_pass():
+    policy = {'partner.example': 'secure match=nexthop:dot-nexthop', '.partner.example': 'verify',
+              '[relay.example]:587': 'encrypt', '[192.0.2.25]': 'fingerprint match=AB:CD',
+              '[2001:db8::25]:25': 'dane-only', 'bank.example': 'dane'}
+    assert problems(postfix_tls_outbound_level='encrypt', postfix_tls_policy=policy) == []
+    assert problems(postfix_tls_outbound_level='dane', postfix_tls_policy={'relay.example': 'encrypt'}) == []
+
+
+@pytest.mark.parametrize('level,policy', [
+    ('may', 'none'), ('encrypt', 'may'), ('dane', 'may'), ('dane', 'none'), ('verify', 'encrypt')])
+def test_a_tls_policy_below_the_role_wide_level_needs_its_opt_in(level, policy):
+    found = problems(postfix_tls_outbound_level=level, postfix_tls_policy={'legacy.example': policy})
+    assert found == ['postfix_tls_policy: legacy.example -> %s is weaker than postfix_tls_outbound_level (%s); list '
+                     'legacy.example in postfix_allow_tls_policy_downgrades to send it so' % (policy, level)]
+    assert problems(postfix_tls_outbound_level=level, postfix_tls_policy={'legacy.example': policy},
+                    postfix_allow_tls_policy_downgrades=['legacy.example']) == []
+    # The opt-in names one destination, not its neighbours.
+    assert problems(postfix_tls_outbound_level=level, postfix_tls_policy={'other.example': policy},
+                    postfix_allow_tls_policy_downgrades=['legacy.example']) != []
+
+
+@pytest.mark.parametrize('destination,value,reason', [
+    ('partner.example', 'encrypt protocols=>=TLSv1', 'attribute(s) protocols refused'),
+    ('partner.example', 'secure ciphers=low exclude=kRSA', 'attribute(s) ciphers, exclude refused'),
+    ('partner.example', 'secure nexthop', 'attribute(s) nexthop refused'),
+    ('partner.example', 'optional', 'does not start with a TLS level'),
+    ('two words', 'secure', "key 'two words' contains whitespace"),
+    ('partner.example:25:25', 'secure', 'is not a domain, .domain, [host] or [host]:port'),
+    ('user@partner.example', 'secure', 'is not a domain'),
+    ('2001:db8::25', 'secure', 'is not a domain'),
+    ('[10.0.0.0/8]', 'secure', 'is not a domain'),
+])
+def test_tls_policy_entries_that_are_not_a_destination_and_a_level_are_refused(destination, value, reason):
+    found = problems(postfix_tls_policy={destination: value})
+    assert len(found) == 1 and found[0].startswith('postfix_tls_policy: ') and reason in found[0], found
+
+
+def test_a_tls_policy_needs_tls():
+    assert problems(postfix_tls_enabled=False, postfix_tls_policy={'partner.example': 'secure'}) == [
+        'postfix_tls_policy: needs postfix_tls_enabled (with TLS off the policies would name levels Postfix never '
+        'uses)']
