@@ -27,6 +27,15 @@ KINDS = ('spam', 'banned', 'virus', 'bad_header')
 # ClamAV database files a user may add: hash (hdb, hsb), body (ndb), logical
 # (ldb) signatures, and allow lists (fp, sfp, ign2). Names as clamd loads them.
 SIGNATURE_FILE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\.(hdb|hsb|ndb|ldb|fp|sfp|ign2)$')
+# freshclam's sources. A private mirror serves ClamAV's own databases, which
+# are signed, so plain http cannot slip anything in. A custom URL serves an
+# unsigned file (an allow list among them): over plain http anyone on the path
+# could switch detection off, so it takes https, a local file:// path, or an
+# opt-in.
+MIRROR_URL_RE = re.compile(r'^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$')
+CUSTOM_URL_RE = re.compile(r'^(https?://[A-Za-z0-9.-]+(:\d{1,5})?|file://)/([A-Za-z0-9._~-]+/)*'
+                           r'(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)$')
+OFFICIAL_DATABASES = ('main', 'daily', 'bytecode')
 # hdb/hsb/fp/sfp lines: HASH:SIZE:NAME (SIZE may be * in hsb/sfp).
 HASH_FILES = ('hdb', 'hsb', 'fp', 'sfp')
 HASH_LINE_RE = re.compile(r'^[0-9a-fA-F]{32,64}:(\d+|\*):[^:\s][^:]*(:\d+)?$')
@@ -124,6 +133,67 @@ def clamav_signature_files(signatures, directory):
             for name, lines in sorted((signatures or {}).items())]
 
 
+def _list(inputs, name):
+    value = inputs.get(name)
+    return [] if value is None else value
+
+
+def _freshclam(inputs):
+    """freshclam's sources are ones it can use, and none is set where nothing reads it."""
+    mirrors, urls = _list(inputs, 'content_filter_clamav_private_mirrors'), _list(inputs, 'content_filter_clamav_custom_urls')
+    problems = []
+    for name, value in (('content_filter_clamav_private_mirrors', mirrors), ('content_filter_clamav_custom_urls', urls)):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            problems.append('%s: %s must be a list of URLs' % (name, _short(value)))
+    if problems:
+        return problems
+    freshclam = _bool(inputs.get('content_filter_clamav_freshclam')) and _bool(inputs.get('content_filter_antivirus'))
+    official = _bool(inputs.get('content_filter_clamav_official_databases'))
+    if not freshclam:
+        for name, value in (('content_filter_clamav_private_mirrors', mirrors),
+                            ('content_filter_clamav_custom_urls', urls)):
+            if value:
+                problems.append('%s: nothing reads it while content_filter_clamav_freshclam or '
+                                'content_filter_antivirus is false; set both true or leave it empty' % name)
+        return problems
+    bad = [m for m in mirrors if not MIRROR_URL_RE.match(m)]
+    if bad:
+        problems.append('content_filter_clamav_private_mirrors: %s: not an http:// or https:// URL of a mirror '
+                        '(host, optional port and path)' % ', '.join(_short(b, 60) for b in bad))
+    if mirrors and not official:
+        problems.append('content_filter_clamav_private_mirrors: a private mirror serves ClamAV\'s own databases, '
+                        'which content_filter_clamav_official_databases: false excludes')
+    names, plain = {}, []
+    for url in urls:
+        match = CUSTOM_URL_RE.match(url)
+        if not match or '/../' in url or '/./' in url:
+            problems.append('content_filter_clamav_custom_urls: %s is not an https://, http:// or file:/// URL of a '
+                            'ClamAV database file' % _short(url, 60))
+            continue
+        if not SIGNATURE_FILE_RE.match(match.group('name')):
+            problems.append('content_filter_clamav_custom_urls: %s does not end in a ClamAV database file name '
+                            '(NAME.hdb, .hsb, .ndb, .ldb, .fp, .sfp or .ign2)' % _short(url, 60))
+            continue
+        names.setdefault(match.group('name'), []).append(url)
+        if url.startswith('http://'):
+            plain.append(url)
+    if plain and not _bool(inputs.get('content_filter_clamav_allow_plain_http')):
+        problems.append('content_filter_clamav_custom_urls: %s: custom database files are not signed, and one '
+                        'fetched over plain http can be swapped on the way (an allow list switches detection off); '
+                        'use https:// or file://, or set content_filter_clamav_allow_plain_http: true'
+                        % ', '.join(_short(p, 60) for p in plain))
+    signatures = inputs.get('content_filter_clamav_signatures') or {}
+    for name, sources in sorted(names.items()):
+        if len(sources) > 1 or (isinstance(signatures, dict) and name in signatures):
+            problems.append('content_filter_clamav_custom_urls: %s comes from more than one source (URLs or '
+                            'content_filter_clamav_signatures); each would overwrite the other in /var/lib/clamav' % name)
+    if not official and not urls:
+        problems.append('content_filter_clamav_official_databases: false leaves freshclam nothing to fetch; give '
+                        'content_filter_clamav_custom_urls, or set content_filter_clamav_freshclam: false and use '
+                        'content_filter_clamav_signatures')
+    return problems
+
+
 def content_filter_input_problems(inputs):
     """Problems with the role's variables: 'variable: reason' each; [] when none."""
     problems = []
@@ -150,7 +220,7 @@ def content_filter_input_problems(inputs):
     if tag2 is not None and kill is not None and tag2 > kill:
         problems.append('content_filter_spam_tag2_level: %s must not be above content_filter_spam_kill_level (%s)'
                         % (inputs['content_filter_spam_tag2_level'], inputs['content_filter_spam_kill_level']))
-    problems += _destinies(inputs) + _signatures(inputs)
+    problems += _destinies(inputs) + _signatures(inputs) + _freshclam(inputs)
     if inputs.get('content_filter_antivirus_failure') not in ('defer', 'pass'):
         problems.append('content_filter_antivirus_failure: %s must be defer or pass'
                         % _short(inputs.get('content_filter_antivirus_failure')))

@@ -577,6 +577,26 @@ def _tls_policy(inputs):
     return problems
 
 
+def _mta_sts(inputs):
+    """Checks "MTA-STS needs outbound TLS, and its resolver a loopback port of its own"."""
+    if not _bool(inputs.get('postfix_mta_sts', False)):
+        return []
+    problems = []
+    if not _bool(inputs.get('postfix_tls_enabled', True)):
+        problems.append('postfix_mta_sts: needs postfix_tls_enabled (a policy asks for verified TLS, which the smtp '
+                        'client cannot do with TLS off)')
+    port = inputs.get('postfix_mta_sts_port')
+    taken = {25: 'smtp', 465: 'smtps', 587: 'submission'}
+    for name in ('postfix_reinject_port', 'postfix_content_filter_port'):
+        if str(inputs.get(name, '')).isdigit():
+            taken[int(inputs[name])] = name
+    if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
+        problems.append('postfix_mta_sts_port: %s is not a TCP port (1-65535)' % _truncate(port, 40))
+    elif int(port) in taken:
+        problems.append('postfix_mta_sts_port: %s is already %s' % (port, taken[int(port)]))
+    return problems
+
+
 def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), regexp_probe=()):
     """Problems with the postfix role's variables: 'variable: reason' each; [] when none.
 
@@ -592,7 +612,7 @@ def postfix_input_problems(inputs, hostname='', addresses=(), tls_stats=(), rege
             + _mode(inputs) + _listen(inputs, hostname, list(addresses or [])) + _single_lines(inputs)
             + _tokens(inputs) + _banner(inputs) + _bounds(inputs) + _tls_files(inputs, hostname, tls_stats)
             + _tables(inputs, regexp_probe) + _credentials(inputs) + _recipients(inputs) + _maillog(inputs)
-            + _postscreen(inputs) + _authentication(inputs) + _tls_policy(inputs))
+            + _postscreen(inputs) + _authentication(inputs) + _tls_policy(inputs) + _mta_sts(inputs))
 
 
 class FilterModule(object):

@@ -76,3 +76,21 @@ def unknown_variables(names, known, prefix, other_prefixes=()):
         messages.append('%s is not a variable of this role and is ignored%s' % (
             name, ' (did you mean %s?)' % close[0] if close else ''))
     return messages
+
+
+def parts_missing_packages(parts, missing, install_variable):
+    """A refusal for each optional part that is on while packages it needs are missing and the role may not install.
+
+    ``parts`` are dicts of variable, enabled, packages, why and instead (a role's
+    vars); ``missing`` the packages the host lacks. Said before any change:
+    half-way through the run the part's daemon, or its user, would be missing.
+    """
+    problems = []
+    for part in parts:
+        lacking = [name for name in part['packages'] if name in missing]
+        if as_bool(part['enabled']) and lacking:
+            problems.append('%s: %s; %s %s not installed and %s is false: install %s, or %s'
+                            % (part['variable'], part['why'], ', '.join(lacking),
+                               'is' if len(lacking) == 1 else 'are', install_variable,
+                               'it' if len(lacking) == 1 else 'them', part['instead']))
+    return problems

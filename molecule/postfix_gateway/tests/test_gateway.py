@@ -99,7 +99,8 @@ def test_dane_turns_on_dnssec_lookups(gw):
 
 
 def test_per_destination_tls_policy_is_a_table_postfix_reads(gw):
-    table = gw.run("postconf -h smtp_tls_policy_maps").stdout.strip()
+    # The role's table, then MTA-STS's resolver (postfix_mta_sts).
+    table = gw.run("postconf -h smtp_tls_policy_maps").stdout.replace(",", " ").split()[0]
     assert table.startswith("hash:/etc/postfix/"), table
     assert gw.run("postmap -q dane.example %s" % table).stdout.strip() == "dane-only"
     assert gw.run("postmap -q '[192.0.2.99]:25' %s" % table).stdout.strip() == "none"
@@ -474,14 +475,46 @@ def test_dane_delivery_to_a_matching_tlsa_record_is_verified(hub, gw, outsider):
     assert verified, "no DANE-verified connection in the gateway's log"
 
 
-def test_dane_a_mismatching_tlsa_record_defers_the_mail(hub, gw, outsider):
-    subject = _outbound(hub, gw, "root@bad.dane.example")
-    deferred = _log_lines(gw, "to=<root@bad.dane.example>")
+def _deferred_unverified(hub, gw, outsider, domain):
+    """Outbound mail to ``domain`` is deferred for an unverified certificate, waits in the queue, never arrives."""
+    subject = _outbound(hub, gw, "root@%s" % domain)
+    deferred = _log_lines(gw, "to=<root@%s>" % domain)
     assert deferred and all("status=deferred" in line for line in deferred), deferred
     assert "Server certificate not verified" in deferred[-1], deferred[-1]
     assert not outsider.run("grep -l %s /root/Maildir/new/* 2>/dev/null" % subject).stdout.strip()
     # It waits in the gateway's queue; nothing was sent in the clear.
-    queued = gw.run("postqueue -j").stdout
-    assert "root@bad.dane.example" in queued
+    assert "root@%s" % domain in gw.run("postqueue -j").stdout
     gw.run("postqueue -j | python3 -c \"import json, sys; [print(json.loads(l)['queue_id']) for l in sys.stdin "
-           "if 'bad.dane.example' in l]\" | postsuper -d - >/dev/null")
+           "if %r in l]\" | postsuper -d - >/dev/null" % ("@" + domain))
+
+
+def test_dane_a_mismatching_tlsa_record_defers_the_mail(hub, gw, outsider):
+    _deferred_unverified(hub, gw, outsider, "bad.dane.example")
+
+
+# MTA-STS: sts.example and bad-sts.example publish policies in enforce mode
+# (prepare.yml: TXT record, HTTPS by the test CA the gateway trusts); both MX
+# hosts are the outsider, whose certificate names mx.sts.example only.
+def test_the_mta_sts_resolver_listens_on_loopback_only_as_its_own_user(gw):
+    owners = {(addr, port): proc for proto, addr, port, proc in listeners(gw) if proto == "tcp" and port == 8461}
+    assert owners == {("127.0.0.1", 8461): "mta-sts-daemon"}, owners
+    assert gw.check_output("ps -o user= -C mta-sts-daemon").split() == ["_mta-sts"]
+    # The role's own table first, so a destination named there keeps its policy.
+    maps = gw.check_output("postconf -h smtp_tls_policy_maps").replace(",", " ").split()
+    assert maps[0].startswith("hash:/etc/postfix/") and maps[1:] == ["socketmap:inet:127.0.0.1:8461:postfix"], maps
+
+
+def test_mta_sts_answers_postfix_with_the_policys_mx_names(gw):
+    mta_sts = "socketmap:inet:127.0.0.1:8461:postfix"
+    assert gw.check_output("postmap -q sts.example %s" % mta_sts) == "secure match=mx.sts.example servername=hostname"
+    assert gw.run("postmap -q example.net %s" % mta_sts).rc == 1  # no policy published
+
+
+def test_mta_sts_delivery_to_the_policys_mx_is_verified(hub, gw, outsider):
+    subject = _outbound(hub, gw, "root@sts.example")
+    assert _outsider_got(outsider, subject), "not delivered to mx.sts.example"
+    assert _log_lines(gw, "Verified TLS connection established to mx.sts.example["), "no verified connection logged"
+
+
+def test_mta_sts_a_certificate_that_does_not_name_the_mx_defers_the_mail(hub, gw, outsider):
+    _deferred_unverified(hub, gw, outsider, "bad-sts.example")

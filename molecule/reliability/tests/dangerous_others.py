@@ -122,6 +122,9 @@ CASES = [
     _cf("content_filter_max_servers", {"content_filter_max_servers": 1000}),
     # content_filter (issue 17): spam dropped with no quarantine copy, a silent loss
     _cf("content_filter_spam_destiny", {"content_filter_quarantine": ["banned", "virus", "bad_header"]}),
+    # content_filter: an unsigned signature file (an allow list) fetched over plain http, which anyone on the
+    # path can swap for one that switches detection off
+    _cf("content_filter_clamav_custom_urls", {"content_filter_clamav_custom_urls": ["http://sigs.example.test/allow.fp"]}),
 ]
 
 # (role, refused case's variables, opt-in added) -> must converge

@@ -31,3 +31,19 @@ def test_the_audit_passes(tmp_path):
     assert failed == {"tx-gateway": [], "tx-hub": []}, failed
     # The checks that read PostgreSQL's and Apache's files ran on the gateway.
     assert {c["check"] for c in results["tx-gateway"]["checks"]} >= {"pg_hba", "postgresql tls", "document root"}
+
+
+def test_freshclam_keeps_the_signatures_of_the_pipeline_and_not_clamavs_own(gateway):
+    conf = gateway.file("/etc/clamav/freshclam.conf")
+    assert (conf.user, conf.group, conf.mode) == ("clamav", "adm", 0o444)
+    lines = conf.content_string.splitlines()
+    assert "DatabaseCustomURL file:///srv/securemail-signatures/securemail-test.hdb" in lines
+    assert {"ExcludeDatabase main", "ExcludeDatabase daily", "ExcludeDatabase bytecode"} <= set(lines)
+    # freshclam's copy is the pipeline's file, and it fetched nothing else.
+    fetched = gateway.file("/var/lib/clamav/securemail-test.hdb")
+    assert fetched.user == "clamav"
+    assert fetched.content_string == gateway.file("/srv/securemail-signatures/securemail-test.hdb").content_string
+    databases = gateway.check_output("ls /var/lib/clamav").split()
+    assert not [d for d in databases if d.split(".")[0] in ("main", "daily", "bytecode")], databases
+    # The daemon keeps it current, as clamav; default's tests show clamd finding EICAR with it.
+    assert gateway.check_output("ps -o user= -C freshclam").split() == ["clamav"]

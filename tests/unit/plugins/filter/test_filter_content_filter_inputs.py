@@ -61,6 +61,35 @@ CASES = cases_of('content_filter') + [
     ('content_filter_clamav_signatures', 'content_filter',
      {'content_filter_clamav_signatures': {'local.ndb': ['Sig:0:*:4142\nLogFile /etc/passwd']}}),
     ('content_filter_clamav_signatures', 'content_filter', {'content_filter_clamav_signatures': ['local.hdb']}),
+    ('content_filter_clamav_private_mirrors', 'content_filter',
+     {'content_filter_clamav_private_mirrors': ['ftp://mirror.example.test']}),
+    ('content_filter_clamav_private_mirrors', 'content_filter',
+     {'content_filter_clamav_private_mirrors': ['http://mirror.example.test/clamav; rm -rf /']}),
+    ('content_filter_clamav_private_mirrors', 'content_filter',
+     {'content_filter_clamav_private_mirrors': 'http://mirror.example.test'}),
+    ('content_filter_clamav_private_mirrors', 'content_filter',
+     {'content_filter_clamav_private_mirrors': ['http://mirror.example.test'],
+      'content_filter_clamav_official_databases': False,
+      'content_filter_clamav_custom_urls': ['https://sigs.example.test/site.hdb']}),
+    ('content_filter_clamav_private_mirrors', 'content_filter',
+     {'content_filter_clamav_private_mirrors': ['http://mirror.example.test'], 'content_filter_clamav_freshclam': False,
+      'content_filter_clamav_signatures': {'local.hdb': ['44d88612fea8a8f36de82e1278abb02f:68:Eicar']}}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['http://sigs.example.test/site.hdb']}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['https://sigs.example.test/site.exe']}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['file:///srv/../etc/site.hdb']}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['file://relative/site.hdb']}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['https://a.example.test/site.hdb', 'file:///srv/site.hdb']}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['https://a.example.test/site.hdb'],
+      'content_filter_clamav_signatures': {'site.hdb': ['44d88612fea8a8f36de82e1278abb02f:68:Eicar']}}),
+    ('content_filter_clamav_custom_urls', 'content_filter',
+     {'content_filter_clamav_custom_urls': ['https://a.example.test/site.hdb'], 'content_filter_antivirus': False}),
+    ('content_filter_clamav_official_databases', 'content_filter', {'content_filter_clamav_official_databases': False}),
 ]
 
 
@@ -76,6 +105,20 @@ def test_signatures_of_our_own_without_freshclam_pass_and_become_clamav_files():
          'mode': '0644'},
         {'dest': '/var/lib/clamav/site.ndb', 'content': 'Site.Test:0:*:414243\n', 'owner': 'clamav', 'group': 'clamav',
          'mode': '0644'}]
+
+
+def test_freshclams_sources_pass_and_plain_http_only_where_signed_or_opted_in():
+    assert content_filter_input_problems(defaults(
+        content_filter_clamav_private_mirrors=['http://mirror.example.test:8000', 'https://m2.example.test/clamav'],
+        content_filter_clamav_custom_urls=['https://sigs.example.test/site.ndb', 'file:///srv/sigs/local.hdb'])) == []
+    assert content_filter_input_problems(defaults(
+        content_filter_clamav_official_databases=False,
+        content_filter_clamav_custom_urls=['file:///srv/securemail-signatures/securemail-test.hdb'])) == []
+    plain = defaults(content_filter_clamav_custom_urls=['http://sigs.example.test/site.fp'])
+    assert content_filter_input_problems(dict(plain, content_filter_clamav_allow_plain_http=True)) == []
+    [problem] = content_filter_input_problems(plain)
+    assert problem.startswith('content_filter_clamav_custom_urls: http://sigs.example.test/site.fp: ')
+    assert 'content_filter_clamav_allow_plain_http' in problem
 
 
 def test_no_signature_source_is_refused_only_with_virus_checks_on():

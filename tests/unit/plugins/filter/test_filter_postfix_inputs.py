@@ -438,3 +438,20 @@ def test_a_tls_policy_needs_tls():
     assert problems(postfix_tls_enabled=False, postfix_tls_policy={'partner.example': 'secure'}) == [
         'postfix_tls_policy: needs postfix_tls_enabled (with TLS off the policies would name levels Postfix never '
         'uses)']
+
+
+@pytest.mark.parametrize('variables,message', [
+    ({'postfix_mta_sts': True, 'postfix_tls_enabled': False}, 'postfix_mta_sts: needs postfix_tls_enabled'),
+    ({'postfix_mta_sts': True, 'postfix_mta_sts_port': 25}, 'postfix_mta_sts_port: 25 is already smtp'),
+    ({'postfix_mta_sts': True, 'postfix_mta_sts_port': 10025},
+     'postfix_mta_sts_port: 10025 is already postfix_reinject_port'),
+    ({'postfix_mta_sts': True, 'postfix_mta_sts_port': 70000}, 'postfix_mta_sts_port: 70000 is not a TCP port'),
+])
+def test_mta_sts_needs_tls_and_a_port_of_its_own(variables, message):
+    found = problems(**variables)
+    assert [p for p in found if p.startswith(message)], found
+
+
+def test_mta_sts_on_its_default_port_passes():
+    assert problems(postfix_mta_sts=True) == []
+    assert problems(postfix_mta_sts=False, postfix_mta_sts_port=25) == []  # off: the port is not used

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Misspelled role variables (plugins/filter/roles.py, plugin_utils/role_inputs.unknown_variables)."""
+"""Misspelled role variables and optional parts without their packages (plugins/filter/roles.py,
+plugin_utils/role_inputs)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.securemail.gateway.plugins.filter.roles import role_variable_typos
+from ansible_collections.securemail.gateway.plugins.filter.roles import missing_part_packages, role_variable_typos
 from ansible_collections.securemail.gateway.plugins.plugin_utils.role_inputs import unknown_variables
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -59,3 +60,43 @@ def test_sorted_and_unique():
 def test_not_a_list_is_refused():
     with pytest.raises(AnsibleFilterError, match='_input must be a list'):
         role_variable_typos('postfix_mode', [], 'postfix_')
+
+
+def role_parts(role):
+    """A role's table of optional parts (vars/main.yml), its templated fields given."""
+    with open(os.path.join(ROOT, 'roles', role, 'vars', 'main.yml')) as handle:
+        return yaml.safe_load(handle)['%s__parts' % role]
+
+
+PARTS = [{'variable': 'postfix_maillog', 'enabled': True, 'packages': ['logrotate'], 'why': 'logs to a file',
+          'instead': 'log to syslog'},
+         {'variable': 'postfix_sender_authentication', 'enabled': 'False', 'packages': ['opendkim'], 'why': 'milters',
+          'instead': 'turn it off'},
+         {'variable': 'postfix_mta_sts', 'enabled': 'True', 'packages': ['postfix-mta-sts-resolver', 'python3-yaml'],
+          'why': 'its daemon', 'instead': 'set postfix_mta_sts: false'}]
+
+
+def test_a_part_that_is_on_without_its_packages_is_refused_naming_its_variable():
+    assert missing_part_packages(PARTS, ['logrotate', 'opendkim', 'postfix-mta-sts-resolver', 'python3-yaml'],
+                                 'postfix_install') == [
+        'postfix_maillog: logs to a file; logrotate is not installed and postfix_install is false: install it, or '
+        'log to syslog',
+        'postfix_mta_sts: its daemon; postfix-mta-sts-resolver, python3-yaml are not installed and postfix_install '
+        'is false: install them, or set postfix_mta_sts: false']
+
+
+def test_parts_that_are_off_or_installed_pass():
+    assert missing_part_packages(PARTS, ['opendkim', 'unrelated'], 'postfix_install') == []
+    assert missing_part_packages([], ['logrotate'], 'postfix_install') == []
+    with pytest.raises(AnsibleFilterError):
+        missing_part_packages('postfix_maillog', [], 'postfix_install')
+
+
+def test_the_postfix_roles_table_names_its_own_variables():
+    with open(os.path.join(ROOT, 'roles', 'postfix', 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle)
+    parts = role_parts('postfix')
+    assert {part['variable'] for part in parts} <= set(defaults)
+    # Each entry has exactly the keys the filter reads (YAML 1.1 reads a key "on" as true).
+    assert all(set(part) == {'variable', 'enabled', 'packages', 'why', 'instead'} for part in parts), parts
+    assert all(part['packages'] and part['why'] and part['instead'] for part in parts)
