@@ -68,6 +68,8 @@ ROLE_CASES = [
     ("postfix_tls_key_file", "postfix", {"postfix_tls_cert_file": SNAKEOIL, "postfix_tls_key_file": OTHER_KEY}),
     # packages left to the admin (postfix_install: false) that are not there
     ("postfix_sender_authentication", "postfix", {"postfix_install": False, "postfix_sender_authentication": True}),
+    ("content_filter_packages", "content_filter",
+     {"content_filter_install": False, "content_filter_hostname": "gw.example.test"}),
     ("quarantine_web_tls_cert_file", "quarantine_web",
      {"quarantine_web_tls_cert_file": MISSING_CERT, "quarantine_web_tls_key_file": MISSING_KEY}),
     ("quarantine_web_tls_key_file", "quarantine_web",

@@ -92,10 +92,11 @@ def test_parts_that_are_off_or_installed_pass():
         missing_part_packages('postfix_maillog', [], 'postfix_install')
 
 
-def test_the_postfix_roles_table_names_its_own_variables():
-    with open(os.path.join(ROOT, 'roles', 'postfix', 'defaults', 'main.yml')) as handle:
+@pytest.mark.parametrize('role', ['postfix', 'content_filter'])
+def test_a_roles_table_of_parts_names_its_own_variables(role):
+    with open(os.path.join(ROOT, 'roles', role, 'defaults', 'main.yml')) as handle:
         defaults = yaml.safe_load(handle)
-    parts = role_parts('postfix')
+    parts = role_parts(role)
     assert {part['variable'] for part in parts} <= set(defaults)
     # Each entry has exactly the keys the filter reads (YAML 1.1 reads a key "on" as true).
     assert all(set(part) == {'variable', 'enabled', 'packages', 'why', 'instead'} for part in parts), parts
