@@ -35,7 +35,6 @@ SIGNATURE_FILE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\.(hdb|hsb|ndb|ldb|f
 MIRROR_URL_RE = re.compile(r'^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$')
 CUSTOM_URL_RE = re.compile(r'^(https?://[A-Za-z0-9.-]+(:\d{1,5})?|file://)/([A-Za-z0-9._~-]+/)*'
                            r'(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)$')
-OFFICIAL_DATABASES = ('main', 'daily', 'bytecode')
 # hdb/hsb/fp/sfp lines: HASH:SIZE:NAME (SIZE may be * in hsb/sfp).
 HASH_FILES = ('hdb', 'hsb', 'fp', 'sfp')
 HASH_LINE_RE = re.compile(r'^[0-9a-fA-F]{32,64}:(\d+|\*):[^:\s][^:]*(:\d+)?$')
@@ -69,10 +68,15 @@ def _bool(value):
     return boolean(value, strict=False)
 
 
+def _list(inputs, name):
+    """A list variable's value, with null read as empty (the type is checked by the caller)."""
+    value = inputs.get(name)
+    return [] if value is None else value
+
+
 def _kinds(inputs, name):
     """The kinds a list variable names, and a problem when it names anything else."""
-    value = inputs.get(name)
-    value = [] if value is None else value
+    value = _list(inputs, name)
     if not isinstance(value, list) or not set(value) <= set(KINDS):
         return [], ['%s: %s must be a list of %s' % (name, _short(value), ', '.join(KINDS))]
     return value, []
@@ -131,11 +135,6 @@ def clamav_signature_files(signatures, directory):
     return [{'dest': '%s/%s' % (directory, name), 'content': ''.join('%s\n' % line for line in lines),
              'owner': 'clamav', 'group': 'clamav', 'mode': '0644'}
             for name, lines in sorted((signatures or {}).items())]
-
-
-def _list(inputs, name):
-    value = inputs.get(name)
-    return [] if value is None else value
 
 
 def _freshclam(inputs):
