@@ -272,6 +272,28 @@ def pg_startup(host, addr: str, port: int = 5432, user: str = "quarantine", db: 
     return host.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _PG_STARTUP)).stdout.strip()
 
 
+def sql_quarantine(host) -> bool:
+    """Whether amavisd on ``host`` keeps its quarantine in PostgreSQL (content_filter_sql_host)."""
+    return host.run("grep -q '^@storage_sql_dsn' /etc/amavis/conf.d/50-user").rc == 0
+
+
+def quarantine_sql(host, query: str, database: str = "quarantine") -> str:
+    """``query`` as the postgres superuser on ``host``'s quarantine database; unaligned rows."""
+    return host.check_output("runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -d %s -c %s"
+                             % (shlex.quote(database), shlex.quote(query)))
+
+
+def quarantined(host, subject: str, directory: str = "/var/lib/amavis/virusmails") -> list[str]:
+    """The quarantine copies of the message with this Subject on ``host``: mail_ids of stored copies in PostgreSQL
+    when amavisd keeps its quarantine there, else the files under ``directory``."""
+    if sql_quarantine(host):
+        # A stored copy, not only the log row every message gets.
+        return quarantine_sql(host, "SELECT encode(m.mail_id, 'escape') FROM msgs m WHERE m.subject = '%s'"
+                                    " AND m.quar_type = 'Q' AND EXISTS (SELECT 1 FROM quarantine q"
+                                    " WHERE q.mail_id = m.mail_id)" % subject.replace("'", "''")).split()
+    return host.run("grep -rlF -- %s %s" % (shlex.quote(subject), directory)).stdout.split()
+
+
 def check_mode_changes(test_file: str, playbook: str = "converge.yml") -> list[tuple[str, str]]:
     """(host, task) of every task a ``--check --diff`` run of the scenario's playbook reports changed.
 

@@ -48,6 +48,11 @@ HOSTNAME_RE = re.compile(r'^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$')
 # 50-user is Perl that test-config runs as root: a quote in this path would
 # end the string and run what follows.
 PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')
+# The SQL store's DSN is one Perl string of key=value pairs split at ';'.
+SQL_IDENTIFIER_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
+SQL_HOST_RE = re.compile(r'^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|[0-9a-fA-F:.]+)$')
+LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
+SSLMODES = ('disable', 'require', 'verify-ca', 'verify-full')
 
 
 def _short(value, width=80):
@@ -193,6 +198,38 @@ def _freshclam(inputs):
     return problems
 
 
+def _sql(inputs):
+    """The SQL store of the quarantine and log (content_filter_sql_host set)."""
+    host = inputs.get('content_filter_sql_host')
+    if not host:
+        return []
+    problems = []
+    if not isinstance(host, str) or not SQL_HOST_RE.match(host):
+        return ['content_filter_sql_host: %s is not a host name or an IP address' % _short(host)]
+    port = inputs.get('content_filter_sql_port')
+    if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
+        problems.append('content_filter_sql_port: %s is not a port in 1-65535' % _short(port))
+    for name in ('content_filter_sql_database', 'content_filter_sql_user'):
+        value = inputs.get(name)
+        if not isinstance(value, str) or not SQL_IDENTIFIER_RE.match(value):
+            problems.append('%s: %s must be a lower-case SQL identifier (a-z, 0-9, _)' % (name, _short(value)))
+    # Never the value in a message.
+    password = inputs.get('content_filter_sql_password')
+    if not isinstance(password, str) or not password:
+        problems.append('content_filter_sql_password: must be set with content_filter_sql_host (the filter logs in '
+                        'with scram-sha-256; the database role has no other way in)')
+    elif '\n' in password or '\0' in password:
+        problems.append('content_filter_sql_password: contains a newline or NUL')
+    sslmode = inputs.get('content_filter_sql_sslmode')
+    if sslmode not in SSLMODES:
+        problems.append('content_filter_sql_sslmode: %s must be one of %s' % (_short(sslmode), ', '.join(SSLMODES)))
+    elif sslmode == 'disable' and host not in LOOPBACK_HOSTS:
+        problems.append('content_filter_sql_sslmode: disable sends the password exchange and every quarantined '
+                        'message to %s in clear; only a database on this host (127.0.0.1, ::1, localhost) may go '
+                        'without TLS' % host)
+    return problems
+
+
 def content_filter_input_problems(inputs):
     """Problems with the role's variables: 'variable: reason' each; [] when none."""
     problems = []
@@ -219,7 +256,7 @@ def content_filter_input_problems(inputs):
     if tag2 is not None and kill is not None and tag2 > kill:
         problems.append('content_filter_spam_tag2_level: %s must not be above content_filter_spam_kill_level (%s)'
                         % (inputs['content_filter_spam_tag2_level'], inputs['content_filter_spam_kill_level']))
-    problems += _destinies(inputs) + _signatures(inputs) + _freshclam(inputs)
+    problems += _destinies(inputs) + _signatures(inputs) + _freshclam(inputs) + _sql(inputs)
     if inputs.get('content_filter_antivirus_failure') not in ('defer', 'pass'):
         problems.append('content_filter_antivirus_failure: %s must be defer or pass'
                         % _short(inputs.get('content_filter_antivirus_failure')))

@@ -97,14 +97,31 @@ def _identities(inputs):
     elif bad_networks(allowed):
         problems.append('postgresql_allowed_hosts: not an address or CIDR network: %s'
                         % ', '.join(str(b) for b in bad_networks(allowed)))
-    for name in ('postgresql_db_name', 'postgresql_db_user'):
+    users = ('postgresql_db_user', 'postgresql_filter_user', 'postgresql_web_user')
+    for name in ('postgresql_db_name',) + users:
         value = inputs.get(name)
-        if not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or value in RESERVED_NAMES:
+        # PostgreSQL keeps the pg_ prefix for its own roles.
+        if (not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or value in RESERVED_NAMES
+                or value.startswith('pg_')):
             problems.append('%s: %s must be a lower-case identifier (a-z, 0-9, _) and not a reserved name'
                             % (name, value))
-    # Never its value in a message.
-    if not isinstance(inputs.get('postgresql_db_password'), str):
-        problems.append('postgresql_db_password: must be a string (empty for no password)')
+    # One role per job: the filter must not be able to do what the web
+    # application does, nor either what the owner does.
+    names = [inputs.get(u) for u in users]
+    for i, user in enumerate(users[1:], 1):
+        if names[i] in names[:i]:
+            problems.append('%s: %s is also %s; the owner, the content filter and the web application each need '
+                            'their own role' % (user, names[i], users[names.index(names[i])]))
+    # Never a value in a message.
+    for name in ('postgresql_db_password', 'postgresql_filter_password', 'postgresql_web_password'):
+        value = inputs.get(name)
+        if not isinstance(value, str):
+            problems.append('%s: must be a string (empty for no password)' % name)
+        elif '\n' in value or '\0' in value:
+            problems.append('%s: contains a newline or NUL' % name)
+    days = inputs.get('postgresql_retention_days')
+    if isinstance(days, bool) or not 1 <= as_int(days) <= 3650:
+        problems.append('postgresql_retention_days: %s is not a number of days between 1 and 3650' % days)
     return problems
 
 

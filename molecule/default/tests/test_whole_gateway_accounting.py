@@ -13,10 +13,9 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import EXTERNAL, address_by_prefix, instance_name, run_module
+from conftest_lib import EXTERNAL, address_by_prefix, instance_name, quarantined, run_module
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-QUARANTINE = "/var/lib/amavis/virusmails"
 
 # Sends one message per kind, each in its own session, and prints per kind
 # the reply to DATA (or to RCPT when refused) as JSON. The body of each
@@ -122,7 +121,7 @@ def found_at_hub(hub, batch, kind):
 
 
 def found_in_quarantine(gateway, batch, kind):
-    return gateway.run("grep -rlF %s %s" % (shlex.quote(subject(batch, kind)), QUARANTINE)).stdout.split()
+    return quarantined(gateway, subject(batch, kind))
 
 
 def trace(**selection):

@@ -27,9 +27,10 @@ def db_int(db):
     return address_by_prefix(db, INTERNAL)
 
 
-def sql(host, query):
+def sql(host, query, database="postgres"):
     """Run a query as the postgres superuser over the socket; return stdout."""
-    return host.check_output("echo %s | runuser -u postgres -- psql -X -At -d postgres" % shlex.quote(query))
+    return host.check_output("echo %s | runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -d %s"
+                             % (shlex.quote(query), database))
 
 
 def login(host, addr, password, database="quarantine", user="quarantine", query="SELECT current_user", **libpq):
@@ -91,9 +92,12 @@ def test_no_trust_on_host_lines(db):
 
 def test_remote_lines_are_the_quarantine_database_only_over_tls(db, db_int):
     net = db_int.rsplit(".", 1)[0] + ".0/24"
-    rules = sql(db, "SELECT type, database[1], user_name[1], address, netmask, auth_method FROM pg_hba_file_rules "
-                    "WHERE type LIKE 'host%' AND address NOT IN ('127.0.0.1', '::1')").splitlines()
-    assert rules == ["hostssl|quarantine|quarantine|%s|255.255.255.0|scram-sha-256" % net.split("/")[0]]
+    rules = sql(db, "SELECT type, array_to_string(database, ','), array_to_string(user_name, ','), address, netmask,"
+                    " auth_method FROM pg_hba_file_rules WHERE type LIKE 'host%' AND address NOT IN ('127.0.0.1', '::1')"
+                ).splitlines()
+    # The owner, the content filter and the web application: no other role.
+    assert rules == ["hostssl|quarantine|quarantine,quarantine_filter,quarantine_web|%s|255.255.255.0|scram-sha-256"
+                     % net.split("/")[0]]
 
 
 def test_no_remote_line_without_tls(db):
@@ -191,6 +195,32 @@ def test_trust_over_tcp_refused(db):
         {"type": "host", "database": "all", "user": "all", "address": "0.0.0.0/0", "method": "trust"}]})
     assert rc != 0 and "postgresql_allow_trust_over_tcp" in out, out[-3000:]
     assert checksums(db) == before
+
+
+def test_drifted_privileges_and_powers_are_put_back(db):
+    # An admin's hand-made grant, a power and a membership, then the role:
+    # pg_quarantine takes back exactly them and leaves the owner's own.
+    sql(db, "GRANT DELETE ON msgs TO quarantine_web; GRANT SELECT ON quarantine TO PUBLIC;"
+            " ALTER ROLE quarantine_filter CREATEDB; GRANT quarantine TO quarantine_filter", "quarantine")
+    rc, out = run_role({})
+    assert rc == 0, out[-3000:]
+    for action in ("revoke DELETE on msgs from quarantine_web", "revoke SELECT on quarantine from PUBLIC",
+                   "take NOCREATEDB from quarantine_filter", "revoke membership of quarantine_filter in quarantine"):
+        assert action in out, out[-3000:]
+    assert sql(db, "SELECT has_table_privilege('quarantine_web', 'msgs', 'DELETE'),"
+                   " has_table_privilege('public', 'quarantine', 'SELECT'),"
+                   " (SELECT rolcreatedb FROM pg_roles WHERE rolname = 'quarantine_filter'),"
+                   " pg_has_role('quarantine_filter', 'quarantine', 'MEMBER'),"
+                   " has_table_privilege('quarantine_web', 'msgs', 'SELECT')", "quarantine") == "f|f|f|f|t"
+
+
+def test_a_failing_migration_changes_nothing(db):
+    migrations = [{"version": 1, "name": "amavisd storage", "sql": "SELECT 1"},
+                  {"version": 2, "name": "broken", "sql": "CREATE TABLE half_made (x int); SELECT no_such_column FROM msgs"}]
+    rc, out = run_role({"postgresql__migrations": migrations})
+    assert rc != 0 and "no_such_column" in out, out[-3000:]
+    assert sql(db, "SELECT max(version), to_regclass('public.half_made') IS NULL FROM securemail_schema",
+               "quarantine") == "1|t"
 
 
 def test_conf_d_override_is_found(db):

@@ -95,7 +95,27 @@ CASES = cases_of('content_filter') + [
     ('content_filter_clamav_custom_urls', 'content_filter',
      {'content_filter_clamav_custom_urls': ['https://a.example.test/site.hdb'], 'content_filter_antivirus': False}),
     ('content_filter_clamav_official_databases', 'content_filter', {'content_filter_clamav_official_databases': False}),
+    ('content_filter_sql_password', 'content_filter', {'content_filter_sql_host': '127.0.0.1'}),
+    ('content_filter_sql_password', 'content_filter',
+     {'content_filter_sql_host': '127.0.0.1', 'content_filter_sql_password': 'a\nb'}),
+    ('content_filter_sql_sslmode', 'content_filter',
+     {'content_filter_sql_host': '10.0.0.5', 'content_filter_sql_password': 'pw', 'content_filter_sql_sslmode': 'disable'}),
+    ('content_filter_sql_sslmode', 'content_filter',
+     {'content_filter_sql_host': '127.0.0.1', 'content_filter_sql_password': 'pw', 'content_filter_sql_sslmode': 'prefer'}),
+    ('content_filter_sql_host', 'content_filter',
+     {'content_filter_sql_host': "db';host=evil", 'content_filter_sql_password': 'pw'}),
+    ('content_filter_sql_user', 'content_filter',
+     {'content_filter_sql_host': 'db.example.test', 'content_filter_sql_password': 'pw', 'content_filter_sql_user': 'Q;x'}),
+    ('content_filter_sql_port', 'content_filter',
+     {'content_filter_sql_host': 'db.example.test', 'content_filter_sql_password': 'pw', 'content_filter_sql_port': 0}),
 ]
+
+
+@pytest.mark.parametrize('host, sslmode', [('127.0.0.1', 'disable'), ('::1', 'disable'), ('10.0.0.5', 'require'),
+                                           ('db.example.test', 'verify-full')])
+def test_the_sql_store_passes_with_tls_or_on_this_host(host, sslmode):
+    assert content_filter_input_problems(defaults(content_filter_sql_host=host, content_filter_sql_sslmode=sslmode,
+                                                  content_filter_sql_password="it's a \\secret")) == []
 
 
 EICAR_HDB = '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature'

@@ -1,0 +1,206 @@
+"""The quarantine in PostgreSQL (issue 14): amavisd stores what it blocks in
+the database the postgresql role made, as a role that may only write; the web
+application's role may only read and mark; release goes through amavisd;
+old messages expire.
+
+The trixie scenario runs these tests too, on a gateway that keeps its
+quarantine as files: there they are skipped, and the accounting tests check
+the files instead.
+"""
+
+import base64
+import re
+import shlex
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest_lib import EXTERNAL, address_by_prefix, quarantine_sql, sql_quarantine
+
+GATEWAY_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "molecule.yml").read_text())[
+    "provisioner"]["inventory"]["host_vars"]["gateway"]
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
+
+# Sends one message to alice; prints the reply to DATA. A file is attached
+# byte for byte (the sandbox's ClamAV signature is the EICAR file's hash).
+_SEND = r"""
+import base64, smtplib, sys
+addr, sender, subject, body, attachment = sys.argv[1:6]
+headers = ("From: %s\r\nTo: alice@example.org\r\nSubject: %s\r\nDate: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
+           "Message-ID: <%s@example.net>\r\nMIME-Version: 1.0\r\n" % (sender, subject, subject))
+if attachment:
+    data = base64.b64decode(attachment)
+    text = (headers + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+            "%s\r\n--b1\r\nContent-Type: text/plain; name=\"eicar.txt\"\r\n"
+            "Content-Disposition: attachment; filename=\"eicar.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            "%s\r\n--b1--\r\n" % (body, base64.b64encode(data).decode()))
+else:
+    text = headers + "Content-Type: text/plain\r\n\r\n" + body + "\r\n"
+s = smtplib.SMTP(addr, 25, local_hostname="outsider.example.net", timeout=30)
+s.ehlo(); s.mail(sender); s.rcpt("alice@example.org")
+print(s.data(text.encode())[0])
+s.quit()
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sql_only(gateway):
+    if not sql_quarantine(gateway):
+        pytest.skip("this gateway keeps its quarantine as files (content_filter_sql_host empty)")
+
+
+def send(outsider, gateway, subject, body, attachment=b""):
+    args = " ".join(shlex.quote(a) for a in (address_by_prefix(gateway, EXTERNAL), "q-%s@example.net" % subject,
+                                             subject, body, base64.b64encode(attachment).decode()))
+    out = outsider.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _SEND))
+    assert out.stdout.strip() == "250", out.stderr
+
+
+def row(gateway, subject, timeout=120):
+    """The message's log row once amavisd has finished with it: content, quarantine type, mail_id, secret_id,
+    the recipient's address and release status, and the size of the stored copy."""
+    query = ("SELECT m.content, m.quar_type, encode(m.mail_id, 'escape'), encode(m.secret_id, 'escape'),"
+             " convert_from(a.email, 'UTF8'), r.rs,"
+             " (SELECT coalesce(sum(length(q.mail_text)), 0) FROM quarantine q WHERE q.mail_id = m.mail_id)"
+             " FROM msgs m JOIN msgrcpt r ON r.mail_id = m.mail_id JOIN maddr a ON a.id = r.rid"
+             " WHERE m.subject = '%s' AND m.content IS NOT NULL" % subject)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = quarantine_sql(gateway, query)
+        if out:
+            return out.split("|")
+        time.sleep(2)
+    raise AssertionError("no finished row for %s in msgs" % subject)
+
+
+@pytest.fixture(scope="module")
+def held(outsider, gateway):
+    """A spam (GTUBE) and a virus (EICAR), each to alice, and their rows."""
+    tag = uuid.uuid4().hex[:8]
+    subjects = {"spam": "sql-gtube-%s" % tag, "virus": "sql-eicar-%s" % tag}
+    send(outsider, gateway, subjects["spam"], GTUBE)
+    send(outsider, gateway, subjects["virus"], "see the attachment", EICAR.encode())
+    return {kind: dict(subject=s, row=row(gateway, s)) for kind, s in subjects.items()}
+
+
+def test_the_schema_is_amavisds_at_the_newest_version(gateway):
+    assert quarantine_sql(gateway, "SELECT max(version) FROM securemail_schema") == "1"
+    tables = quarantine_sql(gateway, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
+                                     " WHERE schemaname = 'public'")
+    assert tables == "maddr,msgrcpt,msgs,quarantine,securemail_schema"
+    # Everything belongs to the owner, not to the roles that use it.
+    owners = quarantine_sql(gateway, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+    assert owners == "quarantine"
+
+
+def test_spam_and_virus_are_stored_for_their_recipient(held):
+    spam, virus = held["spam"]["row"], held["virus"]["row"]
+    # content S (spam at kill level) and V (virus), quarantined in SQL (Q),
+    # for alice, not yet released, with the whole message stored.
+    assert spam[:2] == ["S", "Q"] and spam[4:6] == ["alice@example.org", " "], spam
+    assert virus[:2] == ["V", "Q"] and virus[4:6] == ["alice@example.org", " "], virus
+    assert int(spam[6]) > len(GTUBE) and int(virus[6]) > len(EICAR) * 4 // 3, (spam, virus)
+    assert re.fullmatch(r"[A-Za-z0-9+_-]{12}", spam[2]) and spam[3], spam
+
+
+def test_the_stored_copy_is_the_message(gateway, held):
+    mail_id = held["virus"]["row"][2]
+    text = quarantine_sql(gateway, "SELECT convert_from(string_agg(mail_text, '' ORDER BY chunk_ind), 'UTF8')"
+                                   " FROM quarantine WHERE mail_id = '%s'" % mail_id)
+    assert "Subject: %s" % held["virus"]["subject"] in text and base64.b64encode(EICAR.encode()).decode() in text
+
+
+def test_nothing_blocked_reaches_the_hub(hub, held):
+    mailbox = hub.run("cat /var/mail/root 2>/dev/null").stdout
+    assert held["spam"]["subject"] not in mailbox and held["virus"]["subject"] not in mailbox
+
+
+def test_a_release_through_amavisd_delivers_the_message_to_the_hub_once(gateway, hub, held):
+    subject, mail_id, secret_id = held["spam"]["subject"], held["spam"]["row"][2], held["spam"]["row"][3]
+    out = gateway.run("runuser -u amavis -- amavisd-release %s %s" % (shlex.quote(mail_id), shlex.quote(secret_id)))
+    assert out.rc == 0 and "250 2.0.0" in out.stdout + out.stderr, (out.stdout, out.stderr)
+    deadline = time.time() + 60
+    count = 0
+    while time.time() < deadline and count == 0:
+        time.sleep(2)
+        count = hub.run("grep -c %s /var/mail/root" % shlex.quote("Subject: " + subject)).stdout.strip()
+        count = int(count or 0)
+    time.sleep(5)  # a second copy would come right behind the first
+    count = int(hub.run("grep -c %s /var/mail/root" % shlex.quote("Subject: " + subject)).stdout.strip() or 0)
+    assert count == 1
+
+
+def test_a_release_with_a_forged_secret_is_refused(gateway, hub, held):
+    mail_id = held["virus"]["row"][2]
+    out = gateway.run("runuser -u amavis -- amavisd-release %s %s" % (shlex.quote(mail_id), "AAAAAAAAAAAA"))
+    assert out.rc != 0 or "250 2.0.0" not in out.stdout + out.stderr, (out.stdout, out.stderr)
+    time.sleep(3)
+    assert held["virus"]["subject"] not in hub.run("cat /var/mail/root").stdout
+
+
+def as_role(gateway, user, password, sql):
+    """``sql`` as ``user`` over TCP on loopback with TLS, as the filter and the web application log in."""
+    conninfo = "host=127.0.0.1 port=5432 dbname=quarantine user=%s sslmode=require" % user
+    return gateway.run("PGPASSWORD=%s psql -X -q -A -t -v ON_ERROR_STOP=1 %s -c %s"
+                       % (shlex.quote(password), shlex.quote(conninfo), shlex.quote(sql)))
+
+
+def test_the_filters_role_writes_but_cannot_delete(gateway, held):
+    password = GATEWAY_VARS["postgresql_filter_password"]
+    assert as_role(gateway, "quarantine_filter", password, "SELECT count(*) > 0 FROM msgs").stdout.strip() == "t"
+    out = as_role(gateway, "quarantine_filter", password, "DELETE FROM msgs")
+    assert out.rc != 0 and "permission denied for table msgs" in out.stderr, out.stderr
+    out = as_role(gateway, "quarantine_filter", password, "CREATE TABLE loot (x int)")
+    assert out.rc != 0 and "permission denied for schema public" in out.stderr, out.stderr
+
+
+def test_the_web_applications_role_reads_and_marks_but_changes_nothing_else(gateway, held):
+    password = GATEWAY_VARS["postgresql_web_password"]
+    mail_id = held["virus"]["row"][2]
+    mark = ("BEGIN; UPDATE msgrcpt SET rs = 'V' WHERE mail_id = '%s'; SELECT rs FROM msgrcpt WHERE mail_id = '%s';"
+            " ROLLBACK;" % (mail_id, mail_id))
+    out = as_role(gateway, "quarantine_web", password, mark)
+    assert out.rc == 0 and out.stdout.strip() == "V", (out.stdout, out.stderr)
+    out = as_role(gateway, "quarantine_web", password, "UPDATE msgs SET subject = 'x'")
+    assert out.rc != 0 and "permission denied for table msgs" in out.stderr, out.stderr
+    out = as_role(gateway, "quarantine_web", password, "UPDATE msgrcpt SET ds = 'P'")
+    assert out.rc != 0 and "permission denied for table msgrcpt" in out.stderr, out.stderr
+    out = as_role(gateway, "quarantine_web", password, "INSERT INTO quarantine VALUES (0, 'x', 1, 'x')")
+    assert out.rc != 0 and "permission denied for table quarantine" in out.stderr, out.stderr
+
+
+def test_nobody_else_connects_and_the_roles_have_no_powers(gateway):
+    # CONNECT is the owner's, the filter's and the web application's only.
+    acl = quarantine_sql(gateway, "SELECT datacl FROM pg_database WHERE datname = 'quarantine'")
+    assert "=c" not in acl.replace("quarantine_filter=c", "").replace("quarantine_web=c", "") \
+        .replace("quarantine=", ""), acl
+    powers = quarantine_sql(gateway, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'quarantine%'"
+                                     " AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls)")
+    assert powers == "0"
+
+
+def test_the_filters_password_is_readable_by_amavis_only(gateway):
+    conf = gateway.file("/etc/amavis/conf.d/50-user")
+    assert (conf.user, conf.group, conf.mode) == ("root", "amavis", 0o640)
+    assert "sslmode=require" in conf.content_string
+
+
+def test_old_messages_expire_with_their_copies(gateway, held):
+    mail_id = held["virus"]["row"][2]
+    quarantine_sql(gateway, "UPDATE msgs SET time_iso = now() - interval '31 days' WHERE mail_id = '%s'" % mail_id)
+    # The daily job's command, as cron runs it.
+    job = [line for line in gateway.file("/etc/cron.d/securemail-quarantine").content_string.splitlines()
+           if line and not line.startswith("#") and "=" not in line.split()[0]]
+    assert len(job) == 1 and job[0].split()[5] == "postgres", job
+    command = job[0].split(None, 6)[6]
+    gateway.check_output("runuser -u postgres -- sh -c %s" % shlex.quote(command))
+    left = quarantine_sql(gateway, "SELECT (SELECT count(*) FROM msgs WHERE mail_id = '%s'),"
+                                   " (SELECT count(*) FROM msgrcpt WHERE mail_id = '%s'),"
+                                   " (SELECT count(*) FROM quarantine WHERE mail_id = '%s'),"
+                                   " (SELECT count(*) FROM msgs WHERE content IS NOT NULL)"
+                          % (mail_id, mail_id, mail_id))
+    gone, rcpts, chunks, others = left.split("|")
+    assert (gone, rcpts, chunks) == ("0", "0", "0") and int(others) > 0, left
