@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(postfix postfix-pcre podman runc catatonit debootstrap uidmap slirp4netns
-      iproute2 make git rsync swaks shellcheck)
+      iproute2 make git rsync swaks shellcheck chromium chromium-driver)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,8 +15,10 @@ scenario network ``<scenario>-int``, 10.89.N.0/24).
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
+import time
 
 
 def instance_name(name: str) -> str:
@@ -292,6 +294,55 @@ def quarantined(host, subject: str, directory: str = "/var/lib/amavis/virusmails
                                     " AND m.quar_type = 'Q' AND EXISTS (SELECT 1 FROM quarantine q"
                                     " WHERE q.mail_id = m.mail_id)" % subject.replace("'", "''")).split()
     return host.run("grep -rlF -- %s %s" % (shlex.quote(subject), directory)).stdout.split()
+
+
+# Sends one message to alice; prints the reply to DATA. A file is attached
+# byte for byte (the sandbox's ClamAV signature is the EICAR file's hash).
+_SEND_TO_ALICE = r"""
+import base64, smtplib, sys
+addr, sender, subject, body, attachment = sys.argv[1:6]
+headers = ("From: %s\r\nTo: alice@example.org\r\nSubject: %s\r\nDate: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
+           "Message-ID: <%s>\r\nMIME-Version: 1.0\r\n" % (sender, subject, sender))
+if attachment:
+    data = base64.b64decode(attachment)
+    text = (headers + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+            "%s\r\n--b1\r\nContent-Type: text/plain; name=\"eicar.txt\"\r\n"
+            "Content-Disposition: attachment; filename=\"eicar.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            "%s\r\n--b1--\r\n" % (body, base64.b64encode(data).decode()))
+else:
+    text = headers + "Content-Type: text/plain\r\n\r\n" + body + "\r\n"
+s = smtplib.SMTP(addr, 25, local_hostname="outsider.example.net", timeout=30)
+s.ehlo(); s.mail(sender); s.rcpt("alice@example.org")
+print(s.data(text.encode())[0])
+s.quit()
+"""
+
+
+def send_to_alice(outsider, addr: str, subject: str, body: str, attachment: bytes = b"") -> None:
+    """From the outsider, one message to alice@example.org through the gateway at ``addr``; 250 or the test fails."""
+    # The sender is made of the subject's letters and digits, so a subject may be anything.
+    sender = "q-%s@example.net" % re.sub(r"[^a-z0-9-]+", "-", subject.lower()).strip("-")[:48]
+    args = " ".join(shlex.quote(a) for a in (addr, sender, subject, body,
+                                             base64.b64encode(attachment).decode()))
+    out = outsider.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _SEND_TO_ALICE))
+    assert out.stdout.strip() == "250", out.stderr
+
+
+def stored_row(gateway, subject: str, timeout: int = 120) -> list[str]:
+    """The message's log row once amavisd has finished with it: content, quarantine type, mail_id, secret_id,
+    the recipient's address and release status, and the size of the stored copy."""
+    query = ("SELECT m.content, m.quar_type, encode(m.mail_id, 'escape'), encode(m.secret_id, 'escape'),"
+             " convert_from(a.email, 'UTF8'), r.rs,"
+             " (SELECT coalesce(sum(length(q.mail_text)), 0) FROM quarantine q WHERE q.mail_id = m.mail_id)"
+             " FROM msgs m JOIN msgrcpt r ON r.mail_id = m.mail_id JOIN maddr a ON a.id = r.rid"
+             " WHERE m.subject = '%s' AND m.content IS NOT NULL" % subject.replace("'", "''"))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = quarantine_sql(gateway, query)
+        if out:
+            return out.split("|")
+        time.sleep(2)
+    raise AssertionError("no finished row for %s in msgs" % subject)
 
 
 def check_mode_changes(test_file: str, playbook: str = "converge.yml") -> list[tuple[str, str]]:

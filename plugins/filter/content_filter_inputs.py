@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import math
 import re
 
@@ -230,6 +231,42 @@ def _sql(inputs):
     return problems
 
 
+def _not_addresses(values):
+    """Items that are not one IP address (a network, a name, a wildcard)."""
+    bad = []
+    for value in values:
+        try:
+            if ipaddress.ip_address(str(value)).is_unspecified:
+                bad.append(value)
+        except ValueError:
+            bad.append(value)
+    return bad
+
+
+def _release(inputs):
+    """The AM.PDP release port for the quarantine web application."""
+    port = inputs.get('content_filter_release_port')
+    if isinstance(port, bool) or not str(port).isdigit() or not 0 <= int(port) <= 65535:
+        return ['content_filter_release_port: %s is not 0 or a port in 1-65535' % _short(port)]
+    if int(port) == 0:
+        return []
+    problems = []
+    if int(port) in (_number(inputs.get('content_filter_listen_port')), _number(inputs.get('content_filter_reinject_port'))):
+        problems.append('content_filter_release_port: %s is already the filter or re-injection port' % port)
+    if not inputs.get('content_filter_sql_host'):
+        problems.append('content_filter_release_port: needs content_filter_sql_host (the web application finds the '
+                        'messages and their secret_id in the database)')
+    address = inputs.get('content_filter_release_address')
+    if not isinstance(address, str) or _not_addresses([address]):
+        problems.append('content_filter_release_address: %s must be one address of this host, not a wildcard'
+                        % _short(address))
+    clients = inputs.get('content_filter_release_clients')
+    if not isinstance(clients, list) or _not_addresses(clients):
+        problems.append('content_filter_release_clients: %s must be a list of addresses (no networks, no wildcard)'
+                        % _short(clients))
+    return problems
+
+
 def content_filter_input_problems(inputs):
     """Problems with the role's variables: 'variable: reason' each; [] when none."""
     problems = []
@@ -256,7 +293,7 @@ def content_filter_input_problems(inputs):
     if tag2 is not None and kill is not None and tag2 > kill:
         problems.append('content_filter_spam_tag2_level: %s must not be above content_filter_spam_kill_level (%s)'
                         % (inputs['content_filter_spam_tag2_level'], inputs['content_filter_spam_kill_level']))
-    problems += _destinies(inputs) + _signatures(inputs) + _freshclam(inputs) + _sql(inputs)
+    problems += _destinies(inputs) + _signatures(inputs) + _freshclam(inputs) + _sql(inputs) + _release(inputs)
     if inputs.get('content_filter_antivirus_failure') not in ('defer', 'pass'):
         problems.append('content_filter_antivirus_failure: %s must be defer or pass'
                         % _short(inputs.get('content_filter_antivirus_failure')))

@@ -20,6 +20,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
+import hmac
 import re
 
 from ansible_collections.securemail.gateway.plugins.filter.network import bad_domains
@@ -39,6 +42,82 @@ PORTS = ('quarantine_web_http_port', 'quarantine_web_https_port')
 DOCUMENT_ROOT = re.compile(r'/[A-Za-z0-9._/-]*')
 MODULE_NAME = re.compile(r'[A-Za-z0-9_.-]+')
 TLS_FILES = (('quarantine_web_tls_cert_file', 'cert'), ('quarantine_web_tls_key_file', 'key'))
+
+
+# What the application's accounts and database login take.
+EMAIL = re.compile(r'^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$')
+SQL_IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
+GATEWAY = re.compile(r'^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$')
+LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
+PBKDF2_ITERATIONS = 600000  # OWASP's figure for PBKDF2-HMAC-SHA256
+
+
+def quarantine_accounts(users, secret_key):
+    """The application's accounts: email, PBKDF2-SHA256 hash, admin. The salt is the address under the site's
+    secret key, so a second run makes the same hash (nothing changes) and two sites never share one."""
+    accounts = []
+    for user in users or []:
+        salt = hmac.new(str(secret_key).encode('utf-8'), ('salt:' + user['email']).encode('utf-8'),
+                        hashlib.sha256).digest()[:16]
+        digest = hashlib.pbkdf2_hmac('sha256', str(user['password']).encode('utf-8'), salt, PBKDF2_ITERATIONS)
+        accounts.append({'email': user['email'], 'admin': bool(as_bool(user.get('admin', False))),
+                         'hash': 'pbkdf2_sha256$%d$%s$%s' % (PBKDF2_ITERATIONS, base64.b64encode(salt).decode(),
+                                                             base64.b64encode(digest).decode())})
+    return accounts
+
+
+def _app(inputs):
+    """The quarantine application's settings (quarantine_web_app true). Never a secret in a message."""
+    if not as_bool(inputs.get('quarantine_web_app')):
+        if as_bool(inputs.get('quarantine_web_digest')):
+            return ['quarantine_web_digest: needs quarantine_web_app (the digest is the application\'s)']
+        return []
+    problems = []
+    if len(str(inputs.get('quarantine_web_secret_key') or '')) < 32:
+        problems.append('quarantine_web_secret_key: needs at least 32 characters (it signs the session cookies)')
+    if not inputs.get('quarantine_web_db_password') or not isinstance(inputs.get('quarantine_web_db_password'), str):
+        problems.append('quarantine_web_db_password: must be set with quarantine_web_app (postgresql_web_password)')
+    for name in ('quarantine_web_db_name', 'quarantine_web_db_user'):
+        if not SQL_IDENTIFIER.match(str(inputs.get(name))):
+            problems.append('%s: %s must be a lower-case SQL identifier' % (name, short(inputs.get(name))))
+    host = str(inputs.get('quarantine_web_db_host') or '')
+    if not re.match(r'^[A-Za-z0-9.:-]+$', host):
+        problems.append('quarantine_web_db_host: %s is not a host name or an address' % short(host))
+    elif inputs.get('quarantine_web_db_sslmode') == 'disable' and host not in LOOPBACK_HOSTS:
+        problems.append('quarantine_web_db_sslmode: disable sends the password and every message to %s in clear; '
+                        'only a database on this host may go without TLS' % host)
+    users = inputs.get('quarantine_web_users')
+    if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
+        problems.append('quarantine_web_users: must be a list of {email, password, admin}')
+    else:
+        emails = [u.get('email') for u in users]
+        for user in users:
+            email = user.get('email')
+            if not isinstance(email, str) or not EMAIL.match(email):
+                problems.append('quarantine_web_users: %s is not a lower-case mail address' % short(email))
+            elif len(str(user.get('password') or '')) < 12:
+                problems.append('quarantine_web_users: the password of %s is shorter than 12 characters' % email)
+            elif emails.count(email) > 1:
+                problems.append('quarantine_web_users: %s is listed twice' % email)
+            if set(user) - {'email', 'password', 'admin'}:
+                problems.append('quarantine_web_users: %s has unknown keys %s'
+                                % (short(email), ', '.join(sorted(set(user) - {'email', 'password', 'admin'}))))
+    gateways = inputs.get('quarantine_web_gateways')
+    if not isinstance(gateways, dict) or not all(GATEWAY.match(str(v)) and re.match(r'^[A-Za-z0-9.-]+$', str(k))
+                                                 for k, v in gateways.items()):
+        problems.append('quarantine_web_gateways: must map amavisd host names to address:port, not %s'
+                        % short(gateways))
+    if as_bool(inputs.get('quarantine_web_digest')):
+        if not GATEWAY.match(str(inputs.get('quarantine_web_digest_smtp'))):
+            problems.append('quarantine_web_digest_smtp: %s is not host:port' % short(inputs.get('quarantine_web_digest_smtp')))
+        sender = inputs.get('quarantine_web_digest_from')
+        if sender and not EMAIL.match(str(sender).lower()):
+            problems.append('quarantine_web_digest_from: %s is not a mail address' % short(sender))
+    for name, low, high in (('quarantine_web_session_timeout', 60, 86400), ('quarantine_web_login_attempts', 1, 100),
+                            ('quarantine_web_login_window', 10, 86400), ('quarantine_web_digest_hour', 0, 23)):
+        if not low <= as_int(inputs.get(name)) <= high:
+            problems.append('%s: %s must be between %d and %d' % (name, short(inputs.get(name)), low, high))
+    return problems
 
 
 def _given(value):
@@ -153,7 +232,7 @@ def quarantine_web_input_problems(inputs, probe=None, host='this host', addresse
     addresses. ``needed_modules``: the Apache modules the quarantine needs.
     ``docroot_parents``: where a document root may be (strictly below).
     """
-    problems = _listen_and_names(inputs, host, addresses) + _paths_and_settings(inputs, needed_modules)
+    problems = _listen_and_names(inputs, host, addresses) + _paths_and_settings(inputs, needed_modules) + _app(inputs)
     if probe is not None:
         problems += _files(inputs, probe, host, docroot_parents)
     return problems
@@ -170,4 +249,5 @@ def quarantine_web_input_warnings(inputs, probe, host='this host', docroot_paren
 
 class FilterModule(object):
     def filters(self):
-        return dict((f.__name__, f) for f in (quarantine_web_input_problems, quarantine_web_input_warnings))
+        return dict((f.__name__, f) for f in (quarantine_web_input_problems, quarantine_web_input_warnings,
+                                              quarantine_accounts))

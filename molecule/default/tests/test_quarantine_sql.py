@@ -17,33 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest_lib import EXTERNAL, address_by_prefix, quarantine_sql, sql_quarantine
+from conftest_lib import EXTERNAL, address_by_prefix, quarantine_sql, send_to_alice, sql_quarantine, stored_row
 
 GATEWAY_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "molecule.yml").read_text())[
     "provisioner"]["inventory"]["host_vars"]["gateway"]
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
-
-# Sends one message to alice; prints the reply to DATA. A file is attached
-# byte for byte (the sandbox's ClamAV signature is the EICAR file's hash).
-_SEND = r"""
-import base64, smtplib, sys
-addr, sender, subject, body, attachment = sys.argv[1:6]
-headers = ("From: %s\r\nTo: alice@example.org\r\nSubject: %s\r\nDate: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
-           "Message-ID: <%s@example.net>\r\nMIME-Version: 1.0\r\n" % (sender, subject, subject))
-if attachment:
-    data = base64.b64decode(attachment)
-    text = (headers + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
-            "%s\r\n--b1\r\nContent-Type: text/plain; name=\"eicar.txt\"\r\n"
-            "Content-Disposition: attachment; filename=\"eicar.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-            "%s\r\n--b1--\r\n" % (body, base64.b64encode(data).decode()))
-else:
-    text = headers + "Content-Type: text/plain\r\n\r\n" + body + "\r\n"
-s = smtplib.SMTP(addr, 25, local_hostname="outsider.example.net", timeout=30)
-s.ehlo(); s.mail(sender); s.rcpt("alice@example.org")
-print(s.data(text.encode())[0])
-s.quit()
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,38 +31,15 @@ def sql_only(gateway):
         pytest.skip("this gateway keeps its quarantine as files (content_filter_sql_host empty)")
 
 
-def send(outsider, gateway, subject, body, attachment=b""):
-    args = " ".join(shlex.quote(a) for a in (address_by_prefix(gateway, EXTERNAL), "q-%s@example.net" % subject,
-                                             subject, body, base64.b64encode(attachment).decode()))
-    out = outsider.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (args, _SEND))
-    assert out.stdout.strip() == "250", out.stderr
-
-
-def row(gateway, subject, timeout=120):
-    """The message's log row once amavisd has finished with it: content, quarantine type, mail_id, secret_id,
-    the recipient's address and release status, and the size of the stored copy."""
-    query = ("SELECT m.content, m.quar_type, encode(m.mail_id, 'escape'), encode(m.secret_id, 'escape'),"
-             " convert_from(a.email, 'UTF8'), r.rs,"
-             " (SELECT coalesce(sum(length(q.mail_text)), 0) FROM quarantine q WHERE q.mail_id = m.mail_id)"
-             " FROM msgs m JOIN msgrcpt r ON r.mail_id = m.mail_id JOIN maddr a ON a.id = r.rid"
-             " WHERE m.subject = '%s' AND m.content IS NOT NULL" % subject)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        out = quarantine_sql(gateway, query)
-        if out:
-            return out.split("|")
-        time.sleep(2)
-    raise AssertionError("no finished row for %s in msgs" % subject)
-
-
 @pytest.fixture(scope="module")
 def held(outsider, gateway):
     """A spam (GTUBE) and a virus (EICAR), each to alice, and their rows."""
     tag = uuid.uuid4().hex[:8]
     subjects = {"spam": "sql-gtube-%s" % tag, "virus": "sql-eicar-%s" % tag}
-    send(outsider, gateway, subjects["spam"], GTUBE)
-    send(outsider, gateway, subjects["virus"], "see the attachment", EICAR.encode())
-    return {kind: dict(subject=s, row=row(gateway, s)) for kind, s in subjects.items()}
+    send_to_alice(outsider, address_by_prefix(gateway, EXTERNAL), subjects["spam"], GTUBE)
+    send_to_alice(outsider, address_by_prefix(gateway, EXTERNAL), subjects["virus"], "see the attachment",
+                  EICAR.encode())
+    return {kind: dict(subject=s, row=stored_row(gateway, s)) for kind, s in subjects.items()}
 
 
 def test_the_schema_is_amavisds_at_the_newest_version(gateway):

@@ -108,6 +108,15 @@ CASES = cases_of('content_filter') + [
      {'content_filter_sql_host': 'db.example.test', 'content_filter_sql_password': 'pw', 'content_filter_sql_user': 'Q;x'}),
     ('content_filter_sql_port', 'content_filter',
      {'content_filter_sql_host': 'db.example.test', 'content_filter_sql_password': 'pw', 'content_filter_sql_port': 0}),
+    ('content_filter_release_port', 'content_filter', {'content_filter_release_port': 9998}),
+    ('content_filter_release_port', 'content_filter', {'content_filter_release_port': 10024,
+                                                       'content_filter_sql_host': '::1', 'content_filter_sql_password': 'pw'}),
+    ('content_filter_release_address', 'content_filter', {'content_filter_release_port': 9998, 'content_filter_sql_host': '::1',
+                                                          'content_filter_sql_password': 'pw',
+                                                          'content_filter_release_address': '0.0.0.0'}),
+    ('content_filter_release_clients', 'content_filter', {'content_filter_release_port': 9998, 'content_filter_sql_host': '::1',
+                                                          'content_filter_sql_password': 'pw',
+                                                          'content_filter_release_clients': ['10.0.0.0/8']}),
 ]
 
 

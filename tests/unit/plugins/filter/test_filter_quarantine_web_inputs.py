@@ -4,12 +4,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
 import os
 
 import pytest
 
 from ansible_collections.securemail.gateway.plugins.filter.quarantine_web_inputs import (
-    quarantine_web_input_problems, quarantine_web_input_warnings)
+    quarantine_accounts, quarantine_web_input_problems, quarantine_web_input_warnings)
 from ansible_collections.securemail.gateway.plugins.module_utils.path_facts import path_facts
 from role_input_cases import (
     D, HOST, assert_refused, by_case, cases_of, facts, molecule_tables, opt_ins_of, probe, role_file, through_opt_in)
@@ -142,7 +144,7 @@ def test_a_missing_pair_is_said_once_per_file():
 
 
 def test_ports_that_collide_name_both():
-    assert [p.split(':')[0] for p in problems(inputs(quarantine_web_http_port=28443))] == [
+    assert [p.split(':', maxsplit=1)[0] for p in problems(inputs(quarantine_web_http_port=28443))] == [
         'quarantine_web_http_port', 'quarantine_web_https_port']
 
 
@@ -192,3 +194,44 @@ def test_real_files_as_path_facts_reports_them(tmp_path):
                             '0640, owner root); it must be 0600' % key]
     assert quarantine_web_input_warnings(values, result, 'gw1', PARENTS) == [
         'WARNING: quarantine_web_allow_any_document_root is true on gw1 and Apache serves /root to every LAN user']
+
+
+APP = dict(quarantine_web_app=True, quarantine_web_db_password='web-pw', quarantine_web_secret_key='k' * 32,
+           quarantine_web_users=[{'email': 'alice@example.org', 'password': 'long-enough-pw'}],
+           quarantine_web_gateways={'gw1.example.org': '10.0.0.11:9998'})
+
+
+def test_the_application_settings_pass():
+    assert problems(inputs(**APP)) == []
+
+
+@pytest.mark.parametrize('name, change', [
+    ('quarantine_web_secret_key', {'quarantine_web_secret_key': 'short'}),
+    ('quarantine_web_db_password', {'quarantine_web_db_password': ''}),
+    ('quarantine_web_db_sslmode', {'quarantine_web_db_host': '10.0.0.5', 'quarantine_web_db_sslmode': 'disable'}),
+    ('quarantine_web_db_user', {'quarantine_web_db_user': 'web; DROP'}),
+    ('quarantine_web_users', {'quarantine_web_users': [{'email': 'Alice@Example.org', 'password': 'long-enough-pw'}]}),
+    ('quarantine_web_users', {'quarantine_web_users': [{'email': 'alice@example.org', 'password': 'short'}]}),
+    ('quarantine_web_users', {'quarantine_web_users': [{'email': 'alice@example.org', 'password': 'long-enough-pw',
+                                                        'role': 'admin'}]}),
+    ('quarantine_web_gateways', {'quarantine_web_gateways': {'gw1.example.org': '10.0.0.11'}}),
+    ('quarantine_web_session_timeout', {'quarantine_web_session_timeout': 0}),
+    ('quarantine_web_login_attempts', {'quarantine_web_login_attempts': 0}),
+])
+def test_each_application_case_is_refused_naming_its_variable(name, change):
+    found = problems(inputs(**dict(APP, **change)))
+    assert found and found[0].startswith(name + ':'), found
+    # Never a secret in a message.
+    assert not any(secret in ' '.join(found) for secret in ('web-pw', 'long-enough-pw', 'k' * 32))
+
+
+def test_accounts_carry_a_hash_that_is_the_same_on_every_run_and_differs_per_site():
+    users = [{'email': 'alice@example.org', 'password': 'long-enough-pw', 'admin': 'yes'}]
+    first = quarantine_accounts(users, 'k' * 32)
+    assert first == quarantine_accounts(users, 'k' * 32)
+    assert first[0]['hash'] != quarantine_accounts(users, 'j' * 32)[0]['hash']
+    assert first[0]['admin'] is True and 'password' not in first[0]
+    scheme, iterations, salt, digest = first[0]['hash'].split('$')
+    assert scheme == 'pbkdf2_sha256' and int(iterations) == 600000
+    assert digest == base64.b64encode(hashlib.pbkdf2_hmac('sha256', b'long-enough-pw', base64.b64decode(salt),
+                                                          600000)).decode()

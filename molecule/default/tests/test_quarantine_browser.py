@@ -1,0 +1,75 @@
+"""A real browser on the quarantine (issue 14): Debian's chromium, driven by
+chromium-driver through selenium from the controller, which reaches the
+gateway's internal address as a LAN user does. It logs in, finds a held
+message in the list, releases it and sees the message at the hub. A
+screenshot of the list is saved under tests/output/ and its path printed.
+"""
+
+import os
+import shlex
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, send_to_alice, stored_row
+
+GATEWAY_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "molecule.yml").read_text())[
+    "provisioner"]["inventory"]["host_vars"]["gateway"]
+PASSWORDS = {u["email"]: u["password"] for u in GATEWAY_VARS.get("quarantine_web_users", [])}
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+OUTPUT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3])) / "tests" / "output"
+
+
+@pytest.fixture(scope="module")
+def browser(gateway):
+    if not gateway.file("/etc/securemail-quarantine/config.json").exists:
+        pytest.skip("no quarantine application on this gateway (quarantine_web_app false)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    # Root in a VM: no sandbox; the site's certificate is self-signed.
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--ignore-certificate-errors",
+                "--window-size=1280,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(90)
+    yield driver
+    driver.quit()
+
+
+def test_a_browser_logs_in_lists_and_releases(browser, outsider, gateway, hub):
+    from selenium.webdriver.common.by import By
+    subject = "browser-%s" % uuid.uuid4().hex[:8]
+    send_to_alice(outsider, address_by_prefix(gateway, EXTERNAL), subject, GTUBE)
+    mail_id = stored_row(gateway, subject)[2]
+    site = "https://%s:28443" % address_by_prefix(gateway, INTERNAL)
+
+    browser.get(site + "/")
+    assert browser.current_url.endswith("/login"), browser.current_url
+    browser.find_element(By.NAME, "user").send_keys("alice@example.org")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORDS["alice@example.org"])
+    browser.find_element(By.TAG_NAME, "button").click()
+    assert browser.current_url == site + "/", browser.current_url
+
+    rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "tr.message") if subject in r.text]
+    assert len(rows) == 1, browser.page_source[-2000:]
+    assert "spam (score" in rows[0].text
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = OUTPUT / "quarantine-list.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 1000
+    print("\nscreenshot of the quarantine list: %s" % shot)
+
+    rows[0].find_element(By.CSS_SELECTOR, "button[value=release]").click()
+    assert "Released to alice@example.org" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    deadline, count = time.time() + 60, 0
+    while time.time() < deadline and count == 0:
+        time.sleep(2)
+        count = int(hub.run("grep -cF -- %s /var/mail/root" % shlex.quote("Subject: " + subject)).stdout.strip() or 0)
+    assert count == 1
+    # Back in the list, the message is marked released and has no buttons left.
+    browser.get(site + "/")
+    row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tr.message") if subject in r.text][0]
+    assert "released" in row.text and not row.find_elements(By.TAG_NAME, "button"), (row.text, mail_id)
