@@ -16,9 +16,13 @@ scenario network ``<scenario>-int``, 10.89.N.0/24).
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shlex
 import time
+from pathlib import Path
+
+import yaml
 
 
 def instance_name(name: str) -> str:
@@ -328,6 +332,98 @@ def send_to_alice(outsider, addr: str, subject: str, body: str, attachment: byte
     assert out.stdout.strip() == "250", out.stderr
 
 
+# The anti-spam and anti-virus test strings. EICAR is split so that no file of
+# this checkout is itself the test virus.
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
+
+# One HTTPS request from a client host to the quarantine site; prints status,
+# cookies, Location, Content-Type and body as JSON. The site's certificate is
+# self-signed.
+_HTTP = r"""
+import http.client, json, ssl, sys
+from urllib.parse import urlencode
+req = json.loads(sys.argv[1])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+c = http.client.HTTPSConnection(req["addr"], 28443, context=ctx, timeout=90)
+headers = {"Cookie": req["cookie"]}
+body = None
+if req["form"] is not None:
+    body = urlencode(req["form"])
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+c.request(req["method"], req["path"], body=body, headers=headers)
+r = c.getresponse()
+print(json.dumps({"status": r.status, "cookies": r.headers.get_all("Set-Cookie") or [],
+                  "location": r.getheader("Location"), "ctype": r.getheader("Content-Type"),
+                  "body": r.read().decode("utf-8", "replace")}))
+"""
+
+
+class Browser:
+    """A cookie jar and the requests a browser would send to the quarantine site at ``addr``, from ``client``;
+    ``passwords`` maps the accounts the scenario declares (quarantine_web_users) to their passwords."""
+
+    def __init__(self, client, addr, passwords=None):
+        self.client, self.addr, self.jar = client, addr, {}
+        self.passwords = passwords or {}
+
+    def request(self, method, path, form=None, cookie=None):
+        req = {"addr": self.addr, "method": method, "path": path, "form": form,
+               "cookie": cookie if cookie is not None else "; ".join("%s=%s" % kv for kv in self.jar.items())}
+        out = self.client.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (shlex.quote(json.dumps(req)), _HTTP))
+        assert out.rc == 0, out.stderr
+        answer = json.loads(out.stdout)
+        for line in answer["cookies"]:
+            name, value = line.split(";", 1)[0].split("=", 1)
+            if "Max-Age=0" in line:
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        return answer
+
+    def csrf(self, body):
+        found = re.search(r'name="csrf" value="([^"]+)"', body)
+        assert found, body
+        return found.group(1)
+
+    def login(self, user, password=None):
+        form = self.request("GET", "/login")
+        return self.request("POST", "/login", {"csrf": self.csrf(form["body"]), "user": user,
+                                               "password": password if password is not None else self.passwords[user]})
+
+    def rows(self, page_body, message_id):
+        """The list page's rows that name ``message_id``."""
+        return [r for r in page_body.split('<tr class="message">')[1:] if message_id in r]
+
+
+def scenario_host_vars(test_file: str, host: str) -> dict:
+    """The host_vars of ``host`` in the molecule.yml of the scenario that ``test_file`` (a tests/*.py) belongs to."""
+    molecule = yaml.safe_load((Path(test_file).resolve().parents[1] / "molecule.yml").read_text())
+    return molecule["provisioner"]["inventory"]["host_vars"][host]
+
+
+def quarantine_passwords(test_file: str, host: str) -> dict:
+    """email -> password of the quarantine_web_users the scenario's molecule.yml gives ``host``."""
+    return {u["email"]: u["password"] for u in scenario_host_vars(test_file, host).get("quarantine_web_users", [])}
+
+
+def mailbox_count(hub, text: str, mailbox: str = "/var/mail/root") -> int:
+    """How many lines of the hub's mailbox contain ``text``."""
+    return int(hub.run("grep -cF -- %s %s" % (shlex.quote(text), mailbox)).stdout.strip() or 0)
+
+
+def delivered_count(hub, text: str, timeout: int = 60, settle: int = 5) -> int:
+    """How many lines of the hub's mailbox contain ``text`` once the first has come (at most ``timeout`` s), and
+    ``settle`` s more, in which a second copy would come right behind the first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and mailbox_count(hub, text) == 0:
+        time.sleep(2)
+    time.sleep(settle)
+    return mailbox_count(hub, text)
+
+
 def stored_row(gateway, subject: str, timeout: int = 120) -> list[str]:
     """The message's log row once amavisd has finished with it: content, quarantine type, mail_id, secret_id,
     the recipient's address and release status, and the size of the stored copy."""
@@ -343,6 +439,24 @@ def stored_row(gateway, subject: str, timeout: int = 120) -> list[str]:
             return out.split("|")
         time.sleep(2)
     raise AssertionError("no finished row for %s in msgs" % subject)
+
+
+def cron_job(host, path: str) -> tuple[str, str]:
+    """The one job of the /etc/cron.d file ``path`` on ``host``: (user, command); the test fails unless there is
+    exactly one (comments and VAR=value lines are not jobs)."""
+    jobs = [line for line in host.file(path).content_string.splitlines()
+            if line and not line.startswith("#") and "=" not in line.split()[0]]
+    assert len(jobs) == 1, jobs
+    fields = jobs[0].split(None, 6)
+    return fields[5], fields[6]
+
+
+def run_cron_job(host, path: str, user: str) -> str:
+    """Runs the one job of ``path`` now, as cron would (as its user, through sh), after checking it runs as
+    ``user``; its output, which the job line may send to /dev/null, is returned."""
+    owner, command = cron_job(host, path)
+    assert owner == user, (path, owner)
+    return host.check_output("runuser -u %s -- sh -c %s" % (user, shlex.quote(command.replace(">/dev/null", ""))))
 
 
 def check_mode_changes(test_file: str, playbook: str = "converge.yml") -> list[tuple[str, str]]:

@@ -13,6 +13,9 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.securemail.gateway.plugins.filter.network import bad_domains
+# One PostgreSQL identifier as the roles write it unquoted: pg_quarantine's rule.
+from ansible_collections.securemail.gateway.plugins.module_utils.pgsql import IDENTIFIER as SQL_IDENTIFIER
+from ansible_collections.securemail.gateway.plugins.plugin_utils.role_inputs import cleartext_database
 
 # [lowest, highest]. SpamAssassin's required_score is 5: a tag level below 1
 # marks ham as spam, a kill level below 3 holds ham in the quarantine, and
@@ -50,9 +53,7 @@ HOSTNAME_RE = re.compile(r'^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$')
 # end the string and run what follows.
 PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')
 # The SQL store's DSN is one Perl string of key=value pairs split at ';'.
-SQL_IDENTIFIER_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
 SQL_HOST_RE = re.compile(r'^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|[0-9a-fA-F:.]+)$')
-LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 SSLMODES = ('disable', 'require', 'verify-ca', 'verify-full')
 
 
@@ -212,7 +213,7 @@ def _sql(inputs):
         problems.append('content_filter_sql_port: %s is not a port in 1-65535' % _short(port))
     for name in ('content_filter_sql_database', 'content_filter_sql_user'):
         value = inputs.get(name)
-        if not isinstance(value, str) or not SQL_IDENTIFIER_RE.match(value):
+        if not isinstance(value, str) or not SQL_IDENTIFIER.match(value):
             problems.append('%s: %s must be a lower-case SQL identifier (a-z, 0-9, _)' % (name, _short(value)))
     # Never the value in a message.
     password = inputs.get('content_filter_sql_password')
@@ -224,10 +225,9 @@ def _sql(inputs):
     sslmode = inputs.get('content_filter_sql_sslmode')
     if sslmode not in SSLMODES:
         problems.append('content_filter_sql_sslmode: %s must be one of %s' % (_short(sslmode), ', '.join(SSLMODES)))
-    elif sslmode == 'disable' and host not in LOOPBACK_HOSTS:
-        problems.append('content_filter_sql_sslmode: disable sends the password exchange and every quarantined '
-                        'message to %s in clear; only a database on this host (127.0.0.1, ::1, localhost) may go '
-                        'without TLS' % host)
+    elif cleartext_database('content_filter_sql_sslmode', sslmode, host, 'the password exchange and every message'):
+        problems.append(cleartext_database('content_filter_sql_sslmode', sslmode, host,
+                                           'the password exchange and every message'))
     return problems
 
 

@@ -29,6 +29,8 @@ from ansible_collections.securemail.gateway.plugins.filter.network import bad_ne
 from ansible_collections.securemail.gateway.plugins.filter.postgresql import (
     postgresql_hba_untrusted, postgresql_hba_without_tls, remote_networks)
 from ansible_collections.securemail.gateway.plugins.filter.tls import private_key_problem
+# One PostgreSQL identifier as the roles write it unquoted: pg_quarantine's rule.
+from ansible_collections.securemail.gateway.plugins.module_utils.pgsql import IDENTIFIER as SQL_IDENTIFIER
 from ansible_collections.securemail.gateway.plugins.plugin_utils.role_inputs import as_bool, as_int, as_list
 
 # Parameters the role owns: postgresql_extra_parameters may not set them,
@@ -46,7 +48,6 @@ HBA_TYPES = ('local', 'host', 'hostssl', 'hostnossl')
 # trust is refused on its own (over TCP only with postgresql_allow_trust_over_tcp).
 HBA_METHODS = ('scram-sha-256', 'peer', 'cert', 'reject')
 HBA_TOKEN = re.compile(r'[^\s#]+')
-IDENTIFIER = re.compile(r'[a-z_][a-z0-9_]{0,62}')
 RESERVED_NAMES = ('postgres', 'template0', 'template1', 'public', 'all', 'replication')
 PARAMETER_NAME = re.compile(r'[a-z_][a-z0-9_.]*')
 # Written into postgresql.conf between single quotes.
@@ -101,7 +102,7 @@ def _identities(inputs):
     for name in ('postgresql_db_name',) + users:
         value = inputs.get(name)
         # PostgreSQL keeps the pg_ prefix for its own roles.
-        if (not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or value in RESERVED_NAMES
+        if (not isinstance(value, str) or not SQL_IDENTIFIER.match(value) or value in RESERVED_NAMES
                 or value.startswith('pg_')):
             problems.append('%s: %s must be a lower-case identifier (a-z, 0-9, _) and not a reserved name'
                             % (name, value))

@@ -27,8 +27,10 @@ import re
 
 from ansible_collections.securemail.gateway.plugins.filter.network import bad_domains
 from ansible_collections.securemail.gateway.plugins.filter.tls import private_key_problem, tls_cipher_problems
+# One PostgreSQL identifier as the roles write it unquoted: pg_quarantine's rule.
+from ansible_collections.securemail.gateway.plugins.module_utils.pgsql import IDENTIFIER as SQL_IDENTIFIER
 from ansible_collections.securemail.gateway.plugins.plugin_utils.role_inputs import (
-    as_bool, as_float, as_int, as_list, short)
+    as_bool, as_float, as_int, as_list, cleartext_database, short)
 
 # [lowest, highest]. HSTS from a day to two years (0 would switch it off); a
 # self-signed certificate at most 825 days (what browsers accept); backups
@@ -46,9 +48,7 @@ TLS_FILES = (('quarantine_web_tls_cert_file', 'cert'), ('quarantine_web_tls_key_
 
 # What the application's accounts and database login take.
 EMAIL = re.compile(r'^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$')
-SQL_IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
 GATEWAY = re.compile(r'^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$')
-LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 PBKDF2_ITERATIONS = 600000  # OWASP's figure for PBKDF2-HMAC-SHA256
 
 
@@ -83,9 +83,10 @@ def _app(inputs):
     host = str(inputs.get('quarantine_web_db_host') or '')
     if not re.match(r'^[A-Za-z0-9.:-]+$', host):
         problems.append('quarantine_web_db_host: %s is not a host name or an address' % short(host))
-    elif inputs.get('quarantine_web_db_sslmode') == 'disable' and host not in LOOPBACK_HOSTS:
-        problems.append('quarantine_web_db_sslmode: disable sends the password and every message to %s in clear; '
-                        'only a database on this host may go without TLS' % host)
+    elif cleartext_database('quarantine_web_db_sslmode', inputs.get('quarantine_web_db_sslmode'), host,
+                            'the password and every message'):
+        problems.append(cleartext_database('quarantine_web_db_sslmode', inputs.get('quarantine_web_db_sslmode'),
+                                           host, 'the password and every message'))
     users = inputs.get('quarantine_web_users')
     if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
         problems.append('quarantine_web_users: must be a list of {email, password, admin}')

@@ -22,7 +22,8 @@ import re
 import stringprep
 import unicodedata
 
-IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
+# Unquoted, lower case, at most NAMEDATALEN - 1 bytes; \Z, as $ would let a trailing newline through.
+IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_]{0,62}\Z')
 # The privileges a table or sequence grant may name (PostgreSQL's names).
 PRIVILEGES = ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'USAGE')
 COLUMN_PRIVILEGES = ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')

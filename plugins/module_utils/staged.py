@@ -74,6 +74,24 @@ def worse(a, b):
     return a if OWED_ORDER.index(a) >= OWED_ORDER.index(b) else b
 
 
+def service_apply(apply):
+    """``apply`` with the commands its ``service`` names filled in: ``service NAME status|reload|restart|start``
+    and ``enable`` NAME, each only where the caller gave none (a daemon without reload sets ``reload: []``)."""
+    if not apply or not apply.get('service'):
+        return apply
+    name = apply['service']
+    filled = dict(apply)
+    for verb in ('status', 'reload', 'restart', 'start'):
+        if filled.get(verb) is None:
+            filled[verb] = ['service', name, verb]
+    if filled.get('enable') is None:
+        filled['enable'] = name
+    for verb in ('status', 'reload', 'restart', 'start'):
+        if filled[verb] == []:
+            filled[verb] = None
+    return filled
+
+
 def substitute(argv, root, scratch):
     """Fill {root} and {scratch} in command words (nothing else is templated)."""
     return [w.replace('{root}', root).replace('{scratch}', scratch) for w in argv]

@@ -219,6 +219,14 @@ options:
         caller must do.
     type: dict
     suboptions:
+      service:
+        description:
+          - A service name, for a daemon run through C(service) (Debian's init scripts or systemd units). It fills
+            in O(apply.status), O(apply.reload), O(apply.restart) and O(apply.start) as C(service NAME status)
+            (and so on), and O(apply.enable) as NAME, each only where it is not given.
+          - Give an empty list for a command the daemon does not have (O(apply.reload) of a daemon that only
+            restarts).
+        type: str
       status:
         description: Exits 0 when the daemon runs; when it does not, nothing is owed (its start reads the files).
         type: list
@@ -228,10 +236,9 @@ options:
         type: list
         elements: str
       restart:
-        description: Command that restarts the daemon.
+        description: Command that restarts the daemon. Required unless O(apply.service) is given.
         type: list
         elements: str
-        required: true
       start:
         description:
           - Command that starts the daemon. When given, every run (a no-change run too) asks O(apply.status) and
@@ -305,6 +312,17 @@ EXAMPLES = r'''
     backup_dir: /var/backups/securemail-amavis
     apply:
       restart: [service, amavis, restart]
+
+- name: A cron job; cron re-reads /etc/cron.d itself, the task keeps cron enabled and running
+  securemail.gateway.staged_config:
+    name: retention
+    files:
+      - dest: /etc/cron.d/securemail-quarantine
+        src: retention.cron.j2
+        mode: "0644"
+    backup_dir: /var/backups/securemail-postgresql
+    apply:
+      service: cron
 '''
 
 RETURN = r'''
@@ -364,7 +382,7 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.securemail.gateway.plugins.module_utils.staged import (
-    PAUSE_STEPS, Engine, EngineError)
+    PAUSE_STEPS, Engine, EngineError, service_apply)
 
 FILE_OPTIONS = dict(
     dest=dict(type='path', required=True),
@@ -417,9 +435,10 @@ ARGUMENT_SPEC = dict(
     scratch_owner=dict(type='str'),
     lock_dir=dict(type='path', default='/run/lock'),
     apply=dict(type='dict', options=dict(
+        service=dict(type='str'),
         status=dict(type='list', elements='str'),
         reload=dict(type='list', elements='str'),
-        restart=dict(type='list', elements='str', required=True),
+        restart=dict(type='list', elements='str'),
         start=dict(type='list', elements='str'),
         enable=dict(type='str'),
         ready=dict(type='dict', options=dict(
@@ -463,6 +482,8 @@ def check_spec(module, spec):
         if not os.path.isabs(prefix) or '{' in prefix:
             module.fail_json(msg='restart_on: %r is not an absolute path prefix (mapping keys are not templated; '
                                  'build the whole mapping in one expression)' % prefix)
+    if spec['apply'] and not spec['apply'].get('restart'):
+        module.fail_json(msg='apply: needs restart, or service to fill it in')
     if spec['apply'] and spec['apply'].get('start') and not spec['apply'].get('status'):
         module.fail_json(msg='apply: start needs status (how else would a run know the daemon is stopped?)')
     if spec['retention'] < 1:
@@ -475,6 +496,7 @@ def check_spec(module, spec):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     spec = dict(module.params)
+    spec['apply'] = service_apply(spec['apply'])
     for f in spec['files']:
         if f['secret'] and f['dest'] in spec['secret_contents']:
             f['content'] = spec['secret_contents'][f['dest']]

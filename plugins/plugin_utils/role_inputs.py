@@ -16,6 +16,8 @@ __metaclass__ = type
 import difflib
 
 TRUE_WORDS = ('yes', 'on', 'true', '1')
+# A database client may go without TLS only to these.
+LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 
 
 def as_bool(value):
@@ -94,3 +96,11 @@ def parts_missing_packages(parts, missing, install_variable):
                                'is' if len(lacking) == 1 else 'are', install_variable,
                                'it' if len(lacking) == 1 else 'them', part['instead']))
     return problems
+
+
+def cleartext_database(variable, sslmode, host, carries):
+    """The problem of libpq's sslmode ``disable`` towards a database that is not on this host, or None."""
+    if sslmode == 'disable' and host not in LOOPBACK_HOSTS:
+        return ('%s: disable sends %s to %s in clear; only a database on this host (127.0.0.1, ::1, localhost) '
+                'may go without TLS' % (variable, carries, host))
+    return None

@@ -10,9 +10,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, send_mail
+from conftest_lib import (EICAR, EXTERNAL, GTUBE, INTERNAL, Browser, address_by_prefix, check_mode_changes,
+                          delivered_count, quarantine_passwords, quarantine_sql, send_mail, send_to_alice, stored_row)
 
 ROOT = Path(__file__).resolve().parents[3]
+PASSWORDS = quarantine_passwords(__file__, "cl-db")
+GATEWAY_NAMES = {"gw1": "gw1.example.test", "gw2": "gw2.example.test"}
 
 # The database takes the gateways over TLS only (hostssl), so the startup
 # asks for TLS first (SSLRequest), as psql with sslmode=require does.
@@ -122,6 +125,100 @@ def test_hub_accepts_smtp_only_from_the_gateways(outsider, hub):
     assert outcome.startswith("554") or outcome.startswith("550"), outcome
 
 
+# The shared quarantine (issue 14): both gateways store what they hold in the
+# database on cl-db; the one application there lists all of it and releases
+# each message through the gateway that holds it.
+
+@pytest.fixture(scope="module")
+def held(outsider, gw1, gw2, db):
+    """Per gateway, a spam (GTUBE) and a virus (EICAR) for alice sent through it: subject, log row, the id the
+    application gives it, and the host name amavisd recorded."""
+    tag = uuid.uuid4().hex[:8]
+    sent = {}
+    for gateway, host in (("gw1", gw1), ("gw2", gw2)):
+        for kind, body, attachment in (("spam", GTUBE, b""), ("virus", "see the attachment", EICAR.encode())):
+            subject = "cluster-%s-%s-%s" % (kind, gateway, tag)
+            send_to_alice(outsider, address_by_prefix(host, EXTERNAL), subject, body, attachment)
+            sent[(gateway, kind)] = subject
+    held = {}
+    for key, subject in sent.items():
+        row = stored_row(db, subject)
+        rseq = quarantine_sql(db, "SELECT rseqnum FROM msgrcpt WHERE mail_id = '%s'" % row[2])
+        origin = quarantine_sql(db, "SELECT host FROM msgs WHERE mail_id = '%s'" % row[2])
+        held[key] = {"subject": subject, "row": row, "id": "%s.%s" % (row[2], rseq), "host": origin}
+    return held
+
+
+@pytest.fixture(scope="module")
+def site(db_int):
+    return db_int
+
+
+def test_both_gateways_store_their_quarantine_in_the_shared_database(held):
+    for (gateway, kind), message in held.items():
+        # content S (spam) or V (virus), quarantined in SQL (Q), for alice, not released, the message stored,
+        # and recorded with the name of the gateway that holds it.
+        assert message["row"][:2] == [{"spam": "S", "virus": "V"}[kind], "Q"], message
+        assert message["row"][4:6] == ["alice@example.org", " "] and int(message["row"][6]) > 0, message
+        assert message["host"] == GATEWAY_NAMES[gateway], message
+
+
+def test_the_filters_are_connected_over_tls_as_their_own_role(held, db, gw1, gw2):
+    sessions = quarantine_sql(db, "SELECT DISTINCT a.usename, host(a.client_addr), s.ssl FROM pg_stat_activity a"
+                                  " JOIN pg_stat_ssl s USING (pid) WHERE a.datname = 'quarantine'"
+                                  " AND a.client_addr IS NOT NULL AND host(a.client_addr) <> '127.0.0.1'").split()
+    gateways = {address_by_prefix(gw1, INTERNAL), address_by_prefix(gw2, INTERNAL)}
+    # amavisd keeps its session open between messages: both gateways are connected now.
+    assert {s.split("|")[1] for s in sessions} == gateways, sessions
+    assert all(s.split("|")[0] == "quarantine_filter" and s.split("|")[2] == "t" for s in sessions), sessions
+
+
+def test_one_application_lists_both_gateways_messages_for_alice_and_the_admin_only(hub, site, held):
+    alice = Browser(hub, site, PASSWORDS)
+    assert alice.login("alice@example.org")["status"] == 303
+    page = alice.request("GET", "/")["body"]
+    for message in held.values():
+        assert len(alice.rows(page, message["id"])) == 1, (message, page[-2000:])
+    bob = Browser(hub, site, PASSWORDS)
+    assert bob.login("bob@example.org")["status"] == 303
+    page = bob.request("GET", "/")["body"]
+    assert not any(message["id"] in page or message["subject"] in page for message in held.values())
+    admin = Browser(hub, site, PASSWORDS)
+    assert admin.login("admin@example.org")["status"] == 303
+    page = admin.request("GET", "/")["body"]
+    assert all(alice.rows(page, message["id"]) for message in held.values())
+
+
+def test_bob_cannot_release_a_message_of_alice_held_by_either_gateway(hub, site, held, db):
+    bob = Browser(hub, site, PASSWORDS)
+    assert bob.login("bob@example.org")["status"] == 303
+    token = bob.csrf(bob.request("GET", "/")["body"])
+    for gateway in ("gw1", "gw2"):
+        message = held[(gateway, "virus")]
+        assert bob.request("POST", "/release", {"csrf": token, "id": message["id"]})["status"] == 404
+        assert quarantine_sql(db, "SELECT rs = ' ' FROM msgrcpt WHERE mail_id = '%s'" % message["row"][2]) == "t"
+
+
+@pytest.mark.parametrize("gateway", ["gw1", "gw2"])
+def test_a_release_goes_through_the_gateway_that_holds_the_message_and_reaches_the_hub_once(gateway, hub, site, held):
+    message = held[(gateway, "spam")]
+    alice = Browser(hub, site, PASSWORDS)
+    assert alice.login("alice@example.org")["status"] == 303
+    token = alice.csrf(alice.request("GET", "/")["body"])
+    answer = alice.request("POST", "/release", {"csrf": token, "id": message["id"]})
+    assert answer["status"] == 200 and "Released to alice@example.org" in answer["body"], answer
+    assert alice.request("POST", "/release", {"csrf": token, "id": message["id"]})["status"] == 409
+    assert delivered_count(hub, "Subject: " + message["subject"]) == 1
+    # Both gateways could read the message from the shared database; the one that holds it re-injected it
+    # (its Postfix took it from amavisd on loopback and relayed it to the hub), the other never saw it.
+    copies = [m for m in ("\n" + hub.check_output("cat /var/mail/root")).split("\nFrom ")
+              if "Subject: " + message["subject"] in m]
+    assert len(copies) == 1
+    text = copies[0]
+    other = GATEWAY_NAMES["gw2" if gateway == "gw1" else "gw1"]
+    assert "(localhost [127.0.0.1])\n\tby %s" % GATEWAY_NAMES[gateway] in text and other not in text, text
+
+
 def audit(tmp_path, *extra):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="0")
     proc = subprocess.run(
@@ -159,8 +256,10 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
     html = (tmp_path / "clean" / "report.html").read_text()
     assert html.count('class="pass"') >= 20 and 'class="fail"' not in html
     # The independent checks really ran where they apply, on the files the daemons use.
-    wanted = {"baseline", "tls keys", "pg_hba", "postgresql tls", "document root"}
+    wanted = {"baseline", "tls keys", "pg_hba", "postgresql tls", "document root", "quarantine app"}
     assert {c["check"] for c in results["cl-db"]["checks"]} >= wanted
+    # The application's mod_wsgi daemon runs as its own user, nothing else of it.
+    assert reasons(results, "cl-db", "quarantine app")[0].endswith(" mod_wsgi processes, as securemail-quarantine")
     db_keys = {k["service"]: k for k in results["cl-db"]["keys"] if k["holds_key"]}
     assert db_keys["postgresql"]["mode"] == "0640" and db_keys["postgresql"]["group"] == "ssl-cert"
     assert db_keys["apache"]["mode"] == "0600"
@@ -180,6 +279,10 @@ def test_audit_passes_then_names_exactly_what_was_broken(tmp_path, gw1, gw2, db)
         assert [c["ok"] for c in results[name]["checks"] if c["check"] == "dkim"] == [True]
         assert records[0]["zone_line"] in (tmp_path / "clean" / "report.md").read_text()
     gw2_dkim_key = results["cl-gw2"]["dkim_records"][0]["key"]
+    # Who is connected to the quarantine database: both gateways' filters, over TLS.
+    connected = reasons(results, "cl-db", "postgresql")[0]
+    for host in (gw1, gw2):
+        assert "quarantine_filter@%s/quarantine (tls true)" % address_by_prefix(host, INTERNAL) in connected, connected
     # The mail log check read each gateway's log: the mail sent above is there.
     for gateway in ("cl-gw1", "cl-gw2"):
         mail = results[gateway]["mail"]
@@ -258,7 +361,7 @@ ROLLING = """
   roles:
     - role: securemail.gateway.postfix
       postfix_mode: gateway
-      postfix_content_filter_enabled: false
+      postfix_content_filter_enabled: true
   post_tasks:
     - name: What every gateway runs now
       ansible.builtin.command: postconf -h message_size_limit

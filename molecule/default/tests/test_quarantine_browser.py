@@ -6,19 +6,14 @@ screenshot of the list is saved under tests/output/ and its path printed.
 """
 
 import os
-import shlex
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, send_to_alice, stored_row
+from conftest_lib import (EXTERNAL, GTUBE, INTERNAL, address_by_prefix, delivered_count, quarantine_passwords, send_to_alice,
+                          stored_row)
 
-GATEWAY_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "molecule.yml").read_text())[
-    "provisioner"]["inventory"]["host_vars"]["gateway"]
-PASSWORDS = {u["email"]: u["password"] for u in GATEWAY_VARS.get("quarantine_web_users", [])}
-GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+PASSWORDS = quarantine_passwords(__file__, "gateway")
 OUTPUT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3])) / "tests" / "output"
 
 
@@ -64,11 +59,7 @@ def test_a_browser_logs_in_lists_and_releases(browser, outsider, gateway, hub):
 
     rows[0].find_element(By.CSS_SELECTOR, "button[value=release]").click()
     assert "Released to alice@example.org" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
-    deadline, count = time.time() + 60, 0
-    while time.time() < deadline and count == 0:
-        time.sleep(2)
-        count = int(hub.run("grep -cF -- %s /var/mail/root" % shlex.quote("Subject: " + subject)).stdout.strip() or 0)
-    assert count == 1
+    assert delivered_count(hub, "Subject: " + subject) == 1
     # Back in the list, the message is marked released and has no buttons left.
     browser.get(site + "/")
     row = [r for r in browser.find_elements(By.CSS_SELECTOR, "tr.message") if subject in r.text][0]

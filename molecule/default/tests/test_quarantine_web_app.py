@@ -12,73 +12,15 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import shlex
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest_lib import EXTERNAL, INTERNAL, address_by_prefix, quarantine_sql, send_to_alice, stored_row
+from conftest_lib import (EXTERNAL, GTUBE, INTERNAL, Browser, address_by_prefix, delivered_count, quarantine_passwords,
+                          quarantine_sql, run_cron_job, send_to_alice, scenario_host_vars, stored_row)
 
-GATEWAY_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "molecule.yml").read_text())[
-    "provisioner"]["inventory"]["host_vars"]["gateway"]
-PASSWORDS = {u["email"]: u["password"] for u in GATEWAY_VARS.get("quarantine_web_users", [])}
-GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-
-# One HTTPS request from the client host; prints status, cookies, Location,
-# Content-Type and body as JSON. The site's certificate is self-signed.
-_HTTP = r"""
-import http.client, json, ssl, sys
-from urllib.parse import urlencode
-req = json.loads(sys.argv[1])
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-c = http.client.HTTPSConnection(req["addr"], 28443, context=ctx, timeout=90)
-headers = {"Cookie": req["cookie"]}
-body = None
-if req["form"] is not None:
-    body = urlencode(req["form"])
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
-c.request(req["method"], req["path"], body=body, headers=headers)
-r = c.getresponse()
-print(json.dumps({"status": r.status, "cookies": r.headers.get_all("Set-Cookie") or [],
-                  "location": r.getheader("Location"), "ctype": r.getheader("Content-Type"),
-                  "body": r.read().decode("utf-8", "replace")}))
-"""
-
-
-class Browser:
-    """A cookie jar and the requests a browser would send, from ``client``."""
-
-    def __init__(self, client, addr):
-        self.client, self.addr, self.jar = client, addr, {}
-
-    def request(self, method, path, form=None, cookie=None):
-        req = {"addr": self.addr, "method": method, "path": path, "form": form,
-               "cookie": cookie if cookie is not None else "; ".join("%s=%s" % kv for kv in self.jar.items())}
-        out = self.client.run("python3 - %s <<'PYEOF'\n%s\nPYEOF" % (shlex.quote(json.dumps(req)), _HTTP))
-        assert out.rc == 0, out.stderr
-        answer = json.loads(out.stdout)
-        for line in answer["cookies"]:
-            name, value = line.split(";", 1)[0].split("=", 1)
-            if "Max-Age=0" in line:
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        return answer
-
-    def csrf(self, body):
-        found = re.search(r'name="csrf" value="([^"]+)"', body)
-        assert found, body
-        return found.group(1)
-
-    def login(self, user, password=None):
-        form = self.request("GET", "/login")
-        return self.request("POST", "/login", {"csrf": self.csrf(form["body"]), "user": user,
-                                               "password": password if password is not None else PASSWORDS[user]})
+GATEWAY_VARS = scenario_host_vars(__file__, "gateway")
+PASSWORDS = quarantine_passwords(__file__, "gateway")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +47,7 @@ def spam(outsider, gateway):
 
 @pytest.fixture(scope="module")
 def alice(hub, site):
-    browser = Browser(hub, site)
+    browser = Browser(hub, site, PASSWORDS)
     answer = browser.login("alice@example.org")
     assert answer["status"] == 303 and answer["location"] == "/", answer
     return browser
@@ -123,7 +65,7 @@ def test_the_application_runs_in_its_own_process_as_its_own_user(gateway):
 
 
 def test_the_session_cookie_is_secure_http_only_and_strict(hub, site):
-    answer = Browser(hub, site).login("alice@example.org")
+    answer = Browser(hub, site, PASSWORDS).login("alice@example.org")
     session = [c for c in answer["cookies"] if c.startswith("securemail_quarantine=")]
     assert session and all(flag in session[0] for flag in ("Secure", "HttpOnly", "SameSite=Strict")), session
 
@@ -145,7 +87,7 @@ def test_the_message_is_shown_as_plain_text(alice, spam):
 
 
 def test_bob_can_neither_see_nor_read_nor_release_alices_message(hub, site, spam, gateway):
-    bob = Browser(hub, site)
+    bob = Browser(hub, site, PASSWORDS)
     assert bob.login("bob@example.org")["status"] == 303
     page = bob.request("GET", "/")
     assert spam["id"] not in page["body"] and "DROP TABLE" not in page["body"]
@@ -171,7 +113,7 @@ def signed(data):
 
 
 def test_an_expired_session_is_refused(hub, site, spam):
-    browser = Browser(hub, site)
+    browser = Browser(hub, site, PASSWORDS)
     old = time.time() - 901
     cookie = signed({"user": "alice@example.org", "admin": False, "csrf": "c" * 32, "seen": old, "since": old})
     answer = browser.request("GET", "/", cookie=cookie)
@@ -185,7 +127,7 @@ def test_an_expired_session_is_refused(hub, site, spam):
 
 
 def test_a_forged_session_is_refused(hub, site):
-    browser = Browser(hub, site)
+    browser = Browser(hub, site, PASSWORDS)
     cookie = signed({"user": "admin@example.org", "admin": True, "csrf": "c", "seen": time.time(),
                      "since": time.time()})
     tampered = cookie[:-4] + ("0000" if not cookie.endswith("0000") else "1111")
@@ -193,7 +135,7 @@ def test_a_forged_session_is_refused(hub, site):
 
 
 def test_the_admin_sees_alices_message_and_its_recipient(hub, site, spam):
-    admin = Browser(hub, site)
+    admin = Browser(hub, site, PASSWORDS)
     assert admin.login("admin@example.org")["status"] == 303
     page = admin.request("GET", "/")
     row = [r for r in page["body"].split('<tr class="message">') if spam["id"] in r]
@@ -204,21 +146,15 @@ def test_a_release_delivers_the_message_to_the_hub_once_and_a_replay_is_refused(
     token = alice.csrf(alice.request("GET", "/")["body"])
     answer = alice.request("POST", "/release", {"csrf": token, "id": spam["id"]})
     assert answer["status"] == 200 and "Released to alice@example.org" in answer["body"], answer
-    marker = "Subject: " + spam["subject"]
-    deadline, count = time.time() + 60, 0
-    while time.time() < deadline and count == 0:
-        time.sleep(2)
-        count = int(hub.run("grep -cF -- %s /var/mail/root" % shlex.quote(marker)).stdout.strip() or 0)
     replay = alice.request("POST", "/release", {"csrf": token, "id": spam["id"]})
     assert replay["status"] == 409, replay
-    time.sleep(5)
-    assert int(hub.run("grep -cF -- %s /var/mail/root" % shlex.quote(marker)).stdout.strip() or 0) == 1
+    assert delivered_count(hub, "Subject: " + spam["subject"]) == 1
 
 
 def test_failed_logins_are_rate_limited(gateway, site):
     # From another client address than the other tests' (the gateway itself),
     # for bob: five failures, then even the right password is refused.
-    browser = Browser(gateway, site)
+    browser = Browser(gateway, site, PASSWORDS)
     for attempt in range(5):
         assert browser.login("bob@example.org", "wrong-password-x")["status"] == 401, attempt
     answer = browser.login("bob@example.org")
@@ -226,12 +162,8 @@ def test_failed_logins_are_rate_limited(gateway, site):
 
 
 def test_the_daily_digest_lists_alices_held_messages_in_a_mail_to_her(gateway, hub):
-    job = [line for line in gateway.file("/etc/cron.d/securemail-quarantine-digest").content_string.splitlines()
-           if line and not line.startswith("#") and "=" not in line.split()[0]]
-    assert len(job) == 1 and job[0].split()[5] == "securemail-quarantine", job
     # The job's command, as cron runs it, now.
-    out = gateway.check_output("runuser -u securemail-quarantine -- sh -c %s"
-                               % shlex.quote(job[0].split(None, 6)[6].replace(">/dev/null", "")))
+    out = run_cron_job(gateway, "/etc/cron.d/securemail-quarantine-digest", "securemail-quarantine")
     assert "digest(s) sent" in out and not out.startswith("0 "), out
     deadline, mailbox = time.time() + 60, ""
     while time.time() < deadline and "Quarantine digest" not in mailbox:

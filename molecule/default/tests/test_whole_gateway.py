@@ -4,10 +4,8 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import (EXTERNAL, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, fresh_host_runs,
+from conftest_lib import (EXTERNAL, GTUBE, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, fresh_host_runs,
                           instance_name, listeners, quarantined, run_module, send_mail)
-
-GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 
 @pytest.fixture(scope="module")

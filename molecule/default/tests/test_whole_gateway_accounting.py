@@ -13,9 +13,8 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import EXTERNAL, address_by_prefix, instance_name, quarantined, run_module
+from conftest_lib import EICAR, EXTERNAL, GTUBE, address_by_prefix, instance_name, quarantined, run_module
 
-GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 # Sends one message per kind, each in its own session, and prints per kind
 # the reply to DATA (or to RCPT when refused) as JSON. The body of each
@@ -84,7 +83,6 @@ print(json.dumps(out))
 """
 
 # The EICAR test file, split so that no scanner on the way flags this file.
-EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
 DELIVERED = ["clean", "no-date", "no-message-id", "8bit", "long-header", "pdf"]
 QUARANTINED = ["gtube", "banned", "eicar-txt", "eicar-zip", "eicar-nested-zip"]
 

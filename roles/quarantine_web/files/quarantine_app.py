@@ -91,9 +91,14 @@ def unsign(value):
         return None
 
 
-def session_of(environ):
+def signed_cookie(environ, name):
+    """The verified contents of the request's cookie ``name``, or None."""
     cookies = dict(part.strip().split('=', 1) for part in environ.get('HTTP_COOKIE', '').split(';') if '=' in part)
-    data = unsign(cookies.get(COOKIE, ''))
+    return unsign(cookies.get(name, ''))
+
+
+def session_of(environ):
+    data = signed_cookie(environ, COOKIE)
     if not data:
         return None
     now = time.time()
@@ -350,8 +355,7 @@ PRE_COOKIE = COOKIE + '_login'
 
 
 def session_of_pre(environ):
-    cookies = dict(part.strip().split('=', 1) for part in environ.get('HTTP_COOKIE', '').split(';') if '=' in part)
-    data = unsign(cookies.get(PRE_COOKIE, ''))
+    data = signed_cookie(environ, PRE_COOKIE)
     if not data or time.time() - data.get('seen', 0) > config()['session_timeout']:
         return None
     return data

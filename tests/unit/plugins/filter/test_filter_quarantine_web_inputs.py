@@ -210,6 +210,7 @@ def test_the_application_settings_pass():
     ('quarantine_web_db_password', {'quarantine_web_db_password': ''}),
     ('quarantine_web_db_sslmode', {'quarantine_web_db_host': '10.0.0.5', 'quarantine_web_db_sslmode': 'disable'}),
     ('quarantine_web_db_user', {'quarantine_web_db_user': 'web; DROP'}),
+    ('quarantine_web_db_user', {'quarantine_web_db_user': 'quarantine_web\n'}),
     ('quarantine_web_users', {'quarantine_web_users': [{'email': 'Alice@Example.org', 'password': 'long-enough-pw'}]}),
     ('quarantine_web_users', {'quarantine_web_users': [{'email': 'alice@example.org', 'password': 'short'}]}),
     ('quarantine_web_users', {'quarantine_web_users': [{'email': 'alice@example.org', 'password': 'long-enough-pw',

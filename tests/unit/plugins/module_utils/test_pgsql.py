@@ -164,6 +164,7 @@ def test_desired_grants_expand_columns():
 
 @pytest.mark.parametrize('change, message', [
     (dict(database='q; DROP'), "database: 'q; DROP' is not a lower-case SQL identifier"),
+    (dict(database='quarantine\n'), "database: 'quarantine\\n' is not a lower-case SQL identifier"),
     (dict(owner='nobody'), "owner: 'nobody' must also be in roles"),
     (dict(roles=SPEC['roles'] + [dict(name='quarantine_web', password='')]), 'roles: a name is given twice: quarantine_web'),
     (dict(roles=[dict(name='quarantine', password='a\nb')] + SPEC['roles'][1:]), 'roles[quarantine].password: contains a newline'),

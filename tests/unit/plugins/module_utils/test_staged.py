@@ -1110,3 +1110,23 @@ def test_check_mode_on_a_fresh_host_predicts_the_start_of_a_daemon_not_installed
     spec = make_spec(env, apply=dict(KEEP, status=['postfix', 'status']))
     result = keep_engine(env, spec, runner, check_mode=True).execute()
     assert result['service'] == ['enabled', 'started'] and runner.commands() == ['postfix']
+
+
+def test_service_fills_in_the_commands_the_caller_left_out():
+    assert staged.service_apply({'service': 'cron', 'status': None, 'reload': None, 'restart': None, 'start': None,
+                                 'enable': None, 'ready': None}) == {
+        'service': 'cron', 'status': ['service', 'cron', 'status'], 'reload': ['service', 'cron', 'reload'],
+        'restart': ['service', 'cron', 'restart'], 'start': ['service', 'cron', 'start'], 'enable': 'cron',
+        'ready': None}
+
+
+def test_service_keeps_the_callers_commands_and_an_empty_list_means_none():
+    filled = staged.service_apply({'service': 'amavis', 'status': None, 'reload': [], 'restart': ['sh', '-c', 'x'],
+                                   'start': None, 'enable': None, 'ready': {'port': 10024}})
+    assert filled['reload'] is None and filled['restart'] == ['sh', '-c', 'x']
+    assert filled['status'] == ['service', 'amavis', 'status'] and filled['ready'] == {'port': 10024}
+
+
+def test_without_service_apply_is_left_as_given():
+    apply = {'service': None, 'restart': ['postfix', 'reload'], 'reload': None}
+    assert staged.service_apply(apply) is apply and staged.service_apply(None) is None
