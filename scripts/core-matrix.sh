@@ -42,17 +42,18 @@ run_line() {
   echo "::: ansible-core $line passed in $(( $(date +%s) - start )) s"
 }
 
+lines=${CORE_LINES:-2.16 2.17 2.18}
 start=$(date +%s)
 declare -A pids
-for line in ${CORE_LINES:-2.16 2.17 2.18}; do
+for line in $lines; do
   run_line "$line" >".cache/core-$line.log" 2>&1 &
   pids[$line]=$!
 done
 failed=()
-for line in ${CORE_LINES:-2.16 2.17 2.18}; do
+for line in $lines; do
   wait "${pids[$line]}" || failed+=("$line")
 done
-for line in ${CORE_LINES:-2.16 2.17 2.18}; do
+for line in $lines; do
   cat ".cache/core-$line.log"
 done
 echo "::: core matrix finished in $(( $(date +%s) - start )) s${failed[*]:+; failed: ${failed[*]}}"

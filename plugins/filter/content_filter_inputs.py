@@ -225,9 +225,7 @@ def _sql(inputs):
     sslmode = inputs.get('content_filter_sql_sslmode')
     if sslmode not in SSLMODES:
         problems.append('content_filter_sql_sslmode: %s must be one of %s' % (_short(sslmode), ', '.join(SSLMODES)))
-    elif cleartext_database('content_filter_sql_sslmode', sslmode, host, 'the password exchange and every message'):
-        problems.append(cleartext_database('content_filter_sql_sslmode', sslmode, host,
-                                           'the password exchange and every message'))
+    problems += cleartext_database('content_filter_sql_sslmode', sslmode, host, 'the password exchange and every message')
     return problems
 
 

@@ -83,10 +83,9 @@ def _app(inputs):
     host = str(inputs.get('quarantine_web_db_host') or '')
     if not re.match(r'^[A-Za-z0-9.:-]+$', host):
         problems.append('quarantine_web_db_host: %s is not a host name or an address' % short(host))
-    elif cleartext_database('quarantine_web_db_sslmode', inputs.get('quarantine_web_db_sslmode'), host,
-                            'the password and every message'):
-        problems.append(cleartext_database('quarantine_web_db_sslmode', inputs.get('quarantine_web_db_sslmode'),
-                                           host, 'the password and every message'))
+    else:
+        problems += cleartext_database('quarantine_web_db_sslmode', inputs.get('quarantine_web_db_sslmode'), host,
+                                       'the password and every message')
     users = inputs.get('quarantine_web_users')
     if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
         problems.append('quarantine_web_users: must be a list of {email, password, admin}')

@@ -82,13 +82,10 @@ def service_apply(apply):
     name = apply['service']
     filled = dict(apply)
     for verb in ('status', 'reload', 'restart', 'start'):
-        if filled.get(verb) is None:
-            filled[verb] = ['service', name, verb]
+        given = filled.get(verb)
+        filled[verb] = ['service', name, verb] if given is None else (given or None)
     if filled.get('enable') is None:
         filled['enable'] = name
-    for verb in ('status', 'reload', 'restart', 'start'):
-        if filled[verb] == []:
-            filled[verb] = None
     return filled
 
 

@@ -99,8 +99,8 @@ def parts_missing_packages(parts, missing, install_variable):
 
 
 def cleartext_database(variable, sslmode, host, carries):
-    """The problem of libpq's sslmode ``disable`` towards a database that is not on this host, or None."""
+    """The problems (none or one) of libpq's sslmode ``disable`` towards a database that is not on this host."""
     if sslmode == 'disable' and host not in LOOPBACK_HOSTS:
-        return ('%s: disable sends %s to %s in clear; only a database on this host (127.0.0.1, ::1, localhost) '
-                'may go without TLS' % (variable, carries, host))
-    return None
+        return ['%s: disable sends %s to %s in clear; only a database on this host (127.0.0.1, ::1, localhost) '
+                'may go without TLS' % (variable, carries, host)]
+    return []
