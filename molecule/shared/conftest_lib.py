@@ -414,9 +414,10 @@ def mailbox_count(hub, text: str, mailbox: str = "/var/mail/root") -> int:
     return int(hub.run("grep -cF -- %s %s" % (shlex.quote(text), mailbox)).stdout.strip() or 0)
 
 
-def delivered_count(hub, text: str, timeout: int = 60, settle: int = 5) -> int:
+def delivered_count(hub, text: str, timeout: int = 180, settle: int = 5) -> int:
     """How many lines of the hub's mailbox contain ``text`` once the first has come (at most ``timeout`` s), and
-    ``settle`` s more, in which a second copy would come right behind the first."""
+    ``settle`` s more, in which a second copy would come right behind the first. The bound only ends a wait for
+    mail that never comes: on a loaded CI host amavisd may take a minute for one message."""
     deadline = time.time() + timeout
     while time.time() < deadline and mailbox_count(hub, text) == 0:
         time.sleep(2)

@@ -35,6 +35,16 @@ def browser(gateway):
     driver.quit()
 
 
+def loaded(browser, clicked, timeout=90):
+    """Wait until the page that held ``clicked`` has been replaced by the one its form posted to, and that one
+    has loaded."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    wait = WebDriverWait(browser, timeout)
+    wait.until(expected_conditions.staleness_of(clicked))
+    wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
+
+
 def test_a_browser_logs_in_lists_and_releases(browser, outsider, gateway, hub):
     from selenium.webdriver.common.by import By
     subject = "browser-%s" % uuid.uuid4().hex[:8]
@@ -46,7 +56,10 @@ def test_a_browser_logs_in_lists_and_releases(browser, outsider, gateway, hub):
     assert browser.current_url.endswith("/login"), browser.current_url
     browser.find_element(By.NAME, "user").send_keys("alice@example.org")
     browser.find_element(By.NAME, "password").send_keys(PASSWORDS["alice@example.org"])
-    browser.find_element(By.TAG_NAME, "button").click()
+    submit = browser.find_element(By.TAG_NAME, "button")
+    submit.click()
+    # click() may return before the form's navigation has replaced the page.
+    loaded(browser, submit)
     assert browser.current_url == site + "/", browser.current_url
 
     rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "tr.message") if subject in r.text]
@@ -57,7 +70,9 @@ def test_a_browser_logs_in_lists_and_releases(browser, outsider, gateway, hub):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 1000
     print("\nscreenshot of the quarantine list: %s" % shot)
 
-    rows[0].find_element(By.CSS_SELECTOR, "button[value=release]").click()
+    release = rows[0].find_element(By.CSS_SELECTOR, "button[value=release]")
+    release.click()
+    loaded(browser, release)
     assert "Released to alice@example.org" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     assert delivered_count(hub, "Subject: " + subject) == 1
     # Back in the list, the message is marked released and has no buttons left.

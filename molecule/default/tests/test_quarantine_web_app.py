@@ -165,10 +165,11 @@ def test_the_daily_digest_lists_alices_held_messages_in_a_mail_to_her(gateway, h
     # The job's command, as cron runs it, now.
     out = run_cron_job(gateway, "/etc/cron.d/securemail-quarantine-digest", "securemail-quarantine")
     assert "digest(s) sent" in out and not out.startswith("0 "), out
-    deadline, mailbox = time.time() + 60, ""
+    deadline, mailbox = time.time() + 180, ""
     while time.time() < deadline and "Quarantine digest" not in mailbox:
         time.sleep(2)
         mailbox = hub.run("cat /var/mail/root").stdout
+    assert "Subject: Quarantine digest" in mailbox, "no digest at the hub after 180 s"
     digest = mailbox[mailbox.index("Subject: Quarantine digest"):]
     assert "To: alice@example.org" in mailbox and "https://quarantine.example.test:28443/" in digest
     assert "[spam (score" in digest
