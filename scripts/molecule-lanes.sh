@@ -50,7 +50,7 @@ done
 plain() {
   sed -E 's/\x1b\[[0-9;]*m//g; s/^ *\xe2\x94\x82 ?//' "$1"
 }
-if [ "$failed" -ne 0 ] && [ -f "$logs/failed" ]; then
+if [ -f "$logs/failed" ]; then
   while read -r s; do
     echo "::: why $s failed (assertions, then pytest's summary; the whole log is above):"
     plain "$logs/$s.log" | grep -E '^E  |^fatal: |^failed: ' | cut -c1-300 | head -n 10 || true

@@ -409,6 +409,16 @@ def quarantine_passwords(test_file: str, host: str) -> dict:
     return {u["email"]: u["password"] for u in scenario_host_vars(test_file, host).get("quarantine_web_users", [])}
 
 
+def wait_for(condition, timeout: float, step: float = 1.0) -> bool:
+    """Whether ``condition()`` became true within ``timeout`` s, asked every ``step`` s and once more at the end."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
+
+
 def mailbox_count(hub, text: str, mailbox: str = "/var/mail/root") -> int:
     """How many lines of the hub's mailbox contain ``text``."""
     return int(hub.run("grep -cF -- %s %s" % (shlex.quote(text), mailbox)).stdout.strip() or 0)
@@ -418,9 +428,7 @@ def delivered_count(hub, text: str, timeout: int = 180, settle: int = 5) -> int:
     """How many lines of the hub's mailbox contain ``text`` once the first has come (at most ``timeout`` s), and
     ``settle`` s more, in which a second copy would come right behind the first. The bound only ends a wait for
     mail that never comes: on a loaded CI host amavisd may take a minute for one message."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and mailbox_count(hub, text) == 0:
-        time.sleep(2)
+    wait_for(lambda: mailbox_count(hub, text) > 0, timeout, 2)
     time.sleep(settle)
     return mailbox_count(hub, text)
 

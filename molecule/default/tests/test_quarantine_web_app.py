@@ -16,8 +16,9 @@ import time
 import uuid
 
 import pytest
-from conftest_lib import (EXTERNAL, GTUBE, INTERNAL, Browser, address_by_prefix, delivered_count, quarantine_passwords,
-                          quarantine_sql, run_cron_job, send_to_alice, scenario_host_vars, stored_row)
+from conftest_lib import (EXTERNAL, GTUBE, INTERNAL, Browser, address_by_prefix, delivered_count, mailbox_count,
+                          quarantine_passwords, quarantine_sql, run_cron_job, send_to_alice, scenario_host_vars, stored_row,
+                          wait_for)
 
 GATEWAY_VARS = scenario_host_vars(__file__, "gateway")
 PASSWORDS = quarantine_passwords(__file__, "gateway")
@@ -165,11 +166,9 @@ def test_the_daily_digest_lists_alices_held_messages_in_a_mail_to_her(gateway, h
     # The job's command, as cron runs it, now.
     out = run_cron_job(gateway, "/etc/cron.d/securemail-quarantine-digest", "securemail-quarantine")
     assert "digest(s) sent" in out and not out.startswith("0 "), out
-    deadline, mailbox = time.time() + 180, ""
-    while time.time() < deadline and "Quarantine digest" not in mailbox:
-        time.sleep(2)
-        mailbox = hub.run("cat /var/mail/root").stdout
-    assert "Subject: Quarantine digest" in mailbox, "no digest at the hub after 180 s"
+    assert wait_for(lambda: mailbox_count(hub, "Subject: Quarantine digest") > 0, 180, 2), \
+        "no digest at the hub after 180 s"
+    mailbox = hub.run("cat /var/mail/root").stdout
     digest = mailbox[mailbox.index("Subject: Quarantine digest"):]
     assert "To: alice@example.org" in mailbox and "https://quarantine.example.test:28443/" in digest
     assert "[spam (score" in digest

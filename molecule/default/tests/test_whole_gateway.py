@@ -1,11 +1,10 @@
 """The whole single-host gateway: exactly the declared sockets, and mail through the filter."""
 
-import time
 import uuid
 
 import pytest
 from conftest_lib import (EXTERNAL, GTUBE, INTERNAL, address_by_prefix, check_mode_changes, connect_outcome, fresh_host_runs,
-                          instance_name, listeners, quarantined, run_module, send_mail)
+                          instance_name, listeners, mailbox_count, quarantined, run_module, send_mail, wait_for)
 
 
 @pytest.fixture(scope="module")
@@ -110,21 +109,12 @@ def test_quarantine_web_only_on_the_internal_address(outsider, ext, gateway, int
     assert trace_status in ("403", "405") and trace_server == "Apache"
 
 
-def wait_for(host, path, needle, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if needle in host.run("cat %s 2>/dev/null" % path).stdout:
-            return True
-        time.sleep(1)
-    return False
-
-
 def test_mail_passes_the_filter_and_reaches_the_hub(outsider, ext, hub):
     subject = "whole-%s" % uuid.uuid4().hex
     outcome = send_mail(outsider, ext, 25, "sender@example.net", "alice@example.org", subject,
                         helo="outsider.example.net")
     assert outcome.startswith("250"), outcome
-    assert wait_for(hub, "/var/mail/root", subject), "not delivered to the hub"
+    assert wait_for(lambda: mailbox_count(hub, subject) > 0, 90), "not delivered to the hub"
     mailbox = hub.run("cat /var/mail/root").stdout
     message = mailbox[mailbox.rindex("From ", 0, mailbox.index(subject)):]
     # amavisd's hop on loopback, its SpamAssassin verdict, then Postfix's
@@ -144,20 +134,12 @@ def test_spam_sample_is_held_not_delivered(outsider, ext, gateway, hub):
         "print('accepted')\n" % (ext, subject, GTUBE))
     out = outsider.run("python3 - <<'PYEOF'\n%s\nPYEOF" % script)
     assert out.stdout.strip() == "accepted", out.stderr
-    held = False
-    deadline = time.time() + 90
-    while time.time() < deadline and not held:
-        held = bool(quarantined(gateway, subject))
-        time.sleep(1)
-    assert held, "GTUBE message not in the quarantine"
+    assert wait_for(lambda: quarantined(gateway, subject), 90), "GTUBE message not in the quarantine"
     # amavisd stores the copy before it answers Postfix, which then removes
     # the message from its queue. check_output: a postqueue that fails (and
     # prints nothing) fails the test.
-    deadline, queue = time.time() + 60, ""
-    while time.time() < deadline and queue != "Mail queue is empty":
-        time.sleep(1)
-        queue = gateway.check_output("postqueue -p").strip()
-    assert queue == "Mail queue is empty", queue
+    assert wait_for(lambda: gateway.check_output("postqueue -p").strip() == "Mail queue is empty", 60), \
+        gateway.check_output("postqueue -p")
     assert subject not in hub.run("cat /var/mail/root 2>/dev/null").stdout, "spam reached the hub"
 
 

@@ -5,6 +5,7 @@ import json
 import time
 
 from conftest import SCENARIO, podman, recap, run_playbook, save_result
+from conftest_lib import wait_for
 
 RATE = 12            # messages per second, paced
 MINIMUM = 2000       # the load runs until this many were sent and the changes are done
@@ -28,15 +29,6 @@ FAILURES = ("refused", "connect_error", "tempfail", "unacknowledged")
 # failed attempts: about 5 s of refused connections at RATE. Measured: 14
 # (9 refused, 1 connect error, 4 unacknowledged). Reloads must cost none.
 RESTART_FAILURE_BOUND = 5 * RATE
-
-
-def wait_for(condition, timeout, step=1.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def jsonl(host, path):
